@@ -1,0 +1,267 @@
+"""Recursive gated convolution (g^nConv) and HorNet's global-local filter.
+
+Paper: Rao et al., "HorNet: Efficient High-Order Spatial Interactions with
+Recursive Gated Convolutions", NeurIPS 2022.
+Reference: https://github.com/raoyongming/HorNet (``hornet.py``) and
+mmpretrain's ``mmpretrain/models/backbones/hornet.py``.
+
+Differences from the reference, all with identical parameters and numerics:
+
+* The layers compute in channels-last (``(N, H, W, C)``) layout: 1x1
+  projections become matmuls (``F.linear`` on the conv weight viewed as
+  ``(O, I)``), LayerNorms become ``F.layer_norm``, and depthwise convolutions
+  run on channels-last memory. Parameters keep the reference's names and
+  shapes, so official and mmpretrain weights load unchanged.
+* The global filter runs its FFT in fp32 under autocast and for ``.half()``
+  models, returns the input dtype, and caches the filter resized to each FFT
+  grid when no gradient flows into it.
+"""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MIXER_TYPES = ('DW', 'GF')
+
+
+def _linear_1x1(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor."""
+    return F.linear(x, conv.weight.flatten(1), conv.bias)
+
+
+def _depthwise_nhwc(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """Apply a (depthwise) ``nn.Conv2d`` to an ``(N, H, W, C)`` tensor.
+
+    The permuted view is an NCHW tensor in channels-last memory, which the
+    CPU (oneDNN) and CUDA (cuDNN) kernels take without a layout copy; the
+    output is channels-last too, so the permute back is free.
+    """
+    x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    return conv(x).permute(0, 2, 3, 1)
+
+
+class GlobalLocalFilter(nn.Module):
+    """HorNet's global-local filter (GF), channels-last.
+
+    LayerNorm, then half of the channels go through a 3x3 depthwise conv
+    (local) and half are multiplied by a learnable complex filter in the
+    Fourier domain (global), the halves are interleaved channel by channel as
+    in the reference, and a second LayerNorm follows.
+
+    The learnable filter has a fixed size ``(h, w)``; inputs of any size are
+    handled by resizing it to the ``rfft2`` grid ``(H, W // 2 + 1)`` (bilinear,
+    ``align_corners=True``, as the reference does).
+
+    Args:
+        dim (int): Number of channels ``C`` (even).
+        h (int): Filter height (the FFT grid height it was trained for).
+            Defaults to 14.
+        w (int): Filter width (``W // 2 + 1`` of the training size).
+            Defaults to 8.
+    """
+
+    def __init__(self, dim: int, h: int = 14, w: int = 8) -> None:
+        super().__init__()
+        if dim % 2:
+            raise ValueError(
+                f'GlobalLocalFilter splits its channels in half, so dim must '
+                f'be even; got dim={dim}.')
+        if h < 1 or w < 1:
+            raise ValueError(f'GF filter size must be positive, got h={h}, '
+                             f'w={w}.')
+        self.dim = dim
+        self.dw = nn.Conv2d(
+            dim // 2, dim // 2, 3, padding=1, bias=False, groups=dim // 2)
+        self.complex_weight = nn.Parameter(
+            torch.randn(dim // 2, h, w, 2, dtype=torch.float32) * 0.02)
+        self.pre_norm = nn.LayerNorm(dim, eps=1e-6)
+        self.post_norm = nn.LayerNorm(dim, eps=1e-6)
+        # grid size -> (weight version key, complex filter (H', W', C/2))
+        self._filter_cache: Dict[Tuple[int, int], tuple] = {}
+
+    def _weight_key(self) -> tuple:
+        w = self.complex_weight
+        return (w._version, w.data_ptr(), w.device, w.dtype)
+
+    def filter_for_grid(self, grid: Tuple[int, int]) -> torch.Tensor:
+        """The complex filter for an ``rfft2`` grid, as ``(H', W', C/2)``.
+
+        Cached per grid while no gradient flows into the weight (eval,
+        ``torch.no_grad``, frozen); the cache entry is dropped once the
+        weight changes (in-place updates bump the tensor's version).
+        """
+        grid = tuple(int(s) for s in grid)
+        weight = self.complex_weight
+        cacheable = not (torch.is_grad_enabled() and weight.requires_grad)
+        if cacheable:
+            hit = self._filter_cache.get(grid)
+            if hit is not None and hit[0] == self._weight_key():
+                return hit[1]
+        w = weight.float()
+        if tuple(w.shape[1:3]) != grid:
+            w = F.interpolate(
+                w.permute(3, 0, 1, 2), size=grid, mode='bilinear',
+                align_corners=True).permute(2, 3, 1, 0)
+        else:
+            w = w.permute(1, 2, 0, 3)
+        filt = torch.view_as_complex(w.contiguous())
+        if cacheable:
+            self._filter_cache[grid] = (self._weight_key(), filt)
+        return filt
+
+    def _apply(self, fn, *args, **kwargs):
+        # .to() / .half() / .cuda() make new weights: drop stale filters.
+        self._filter_cache.clear()
+        return super()._apply(fn, *args, **kwargs)
+
+    def global_filter(self, x: torch.Tensor) -> torch.Tensor:
+        """Fourier-domain filter of an ``(N, H, W, C/2)`` tensor.
+
+        The FFT runs in fp32 (autocast off) and the result is cast back to
+        ``x``'s dtype: half-precision FFTs are unsupported on CPU and lose
+        accuracy on GPU.
+        """
+        height, width = x.shape[1:3]
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            freq = torch.fft.rfft2(x.float(), dim=(1, 2), norm='ortho')
+            freq = freq * self.filter_for_grid(freq.shape[1:3])
+            out = torch.fft.irfft2(
+                freq, s=(height, width), dim=(1, 2), norm='ortho')
+        return out.to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, H, W, C) -> (N, H, W, C), in ``x``'s dtype."""
+        dtype = x.dtype
+        x = self.pre_norm(x)
+        half = self.dim // 2
+        local = _depthwise_nhwc(self.dw, x[..., :half])
+        glob = self.global_filter(x[..., half:])
+        # Interleave (local_0, global_0, local_1, ...) as the reference does
+        # (cat on a new dim 2, then reshape): later layers depend on it.
+        x = torch.stack((local, glob.to(local.dtype)), dim=-1).flatten(-2)
+        return self.post_norm(x).to(dtype)
+
+    def extra_repr(self) -> str:
+        h, w = self.complex_weight.shape[1:3]
+        return f'dim={self.dim}, filter=({h}, {w})'
+
+
+def build_spatial_mixer(channels: int, cfg: Optional[dict]) -> nn.Module:
+    """Build g^nConv's spatial mixer from a config dict.
+
+    Args:
+        channels (int): Channels to mix.
+        cfg (dict, optional): ``dict(type='DW', kernel_size=7)`` (depthwise,
+            with bias, as the reference) or ``dict(type='GF', h=14, w=8)``.
+            None means ``dict(type='DW', kernel_size=7)``.
+
+    Returns:
+        nn.Module: an ``nn.Conv2d`` for DW, a :class:`GlobalLocalFilter` for
+        GF (so checkpoint keys match the reference's ``dwconv.*``).
+    """
+    cfg = copy.deepcopy(cfg) if cfg is not None else dict(type='DW')
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(
+            f"spatial mixer config must be a dict with a 'type' in "
+            f"{MIXER_TYPES}, e.g. dict(type='DW', kernel_size=7) or "
+            f"dict(type='GF', h=14, w=8); got {cfg!r}")
+    mixer_type = cfg.pop('type')
+    allowed = {'DW': {'kernel_size'}, 'GF': {'h', 'w'}}.get(mixer_type)
+    if allowed is None:
+        raise ValueError(f'Unknown spatial mixer type {mixer_type!r}; '
+                         f'valid types are {MIXER_TYPES}.')
+    unknown = set(cfg) - allowed
+    if unknown:
+        raise ValueError(
+            f'Unknown keys {sorted(unknown)} for a {mixer_type!r} mixer; '
+            f'valid keys are {sorted(allowed)}.')
+    if mixer_type == 'DW':
+        k = cfg.get('kernel_size', 7)
+        if k < 1 or k % 2 == 0:
+            raise ValueError(
+                f'DW kernel_size must be odd and positive so the output '
+                f'keeps the input size; got {k}.')
+        return nn.Conv2d(
+            channels, channels, k, padding=k // 2, groups=channels,
+            bias=True)
+    return GlobalLocalFilter(channels, **cfg)
+
+
+class GnConv(nn.Module):
+    """Recursive gated convolution g^nConv.
+
+    ``proj_in`` (1x1, C -> 2C) splits into a gate ``p0`` of ``C / 2^(n-1)``
+    channels and features for the spatial mixer; the mixed features are
+    scaled by ``scale`` and split into ``q_0..q_{n-1}`` of ``C/2^(n-1), ...,
+    C/2, C`` channels; then ``p_{k+1} = proj_k(p_k) * q_k`` for ``n`` orders,
+    and ``proj_out`` (1x1, C -> C).
+
+    Args:
+        dim (int): Channels ``C``; must be divisible by ``2 ** (order - 1)``.
+        order (int): Interaction order ``n >= 1``. Defaults to 5.
+        mixer_cfg (dict, optional): Spatial mixer, see
+            :func:`build_spatial_mixer`. Defaults to 7x7 depthwise.
+        scale (float): Scale of the mixer output (the reference's ``s``).
+            Defaults to 1.0.
+        data_format (str): ``'channels_first'`` for ``(N, C, H, W)`` in and
+            out (use in necks / heads), ``'channels_last'`` for
+            ``(N, H, W, C)`` (the backbone). Defaults to 'channels_first'.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 order: int = 5,
+                 mixer_cfg: Optional[dict] = None,
+                 scale: float = 1.0,
+                 data_format: str = 'channels_first') -> None:
+        super().__init__()
+        if not isinstance(order, int) or order < 1:
+            raise ValueError(f'g^nConv order must be an int >= 1, got '
+                             f'{order!r}.')
+        if dim % 2**(order - 1):
+            raise ValueError(
+                f'g^nConv with order={order} splits its {dim} channels '
+                f'{order - 1} times in half, so dim must be divisible by '
+                f'2 ** (order - 1) = {2**(order - 1)}; got dim={dim}. Use a '
+                f'multiple of {2**(order - 1)} or a lower order.')
+        if data_format not in ('channels_first', 'channels_last'):
+            raise ValueError(f"data_format must be 'channels_first' or "
+                             f"'channels_last', got {data_format!r}.")
+        self.dim = dim
+        self.order = order
+        self.scale = scale
+        self.data_format = data_format
+        self.dims: List[int] = [dim // 2**i for i in range(order)][::-1]
+        self.proj_in = nn.Conv2d(dim, 2 * dim, 1)
+        self.dwconv = build_spatial_mixer(sum(self.dims), mixer_cfg)
+        self.projs = nn.ModuleList(
+            nn.Conv2d(self.dims[i], self.dims[i + 1], 1)
+            for i in range(order - 1))
+        self.proj_out = nn.Conv2d(dim, dim, 1)
+
+    def _mix(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.dwconv, GlobalLocalFilter):
+            return self.dwconv(x)
+        return _depthwise_nhwc(self.dwconv, x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) or (N, H, W, C) per ``data_format``, shape kept."""
+        if self.data_format == 'channels_first':
+            x = x.permute(0, 2, 3, 1)
+        x = _linear_1x1(self.proj_in, x)
+        gate, feats = x.split((self.dims[0], sum(self.dims)), dim=-1)
+        feats = self._mix(feats) * self.scale
+        qs = feats.split(self.dims, dim=-1)
+        x = gate * qs[0]
+        for proj, q in zip(self.projs, qs[1:]):
+            x = _linear_1x1(proj, x) * q
+        x = _linear_1x1(self.proj_out, x)
+        if self.data_format == 'channels_first':
+            x = x.permute(0, 3, 1, 2)
+        return x
+
+    def extra_repr(self) -> str:
+        return (f'dim={self.dim}, order={self.order}, scale={self.scale:.4g}'
+                f', data_format={self.data_format}')

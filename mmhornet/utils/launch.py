@@ -1,0 +1,174 @@
+"""Distributed launch on machines without CUDA (gloo), for ``tools/train.py`` / ``test.py``.
+
+mmengine 0.10.7's ``init_dist('pytorch' | 'slurm')`` calls ``torch.cuda.set_device``
+unconditionally and ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to
+``DistributedDataParallel``; both fail without a GPU. :func:`setup_distributed` therefore,
+on a CPU-only machine, initialises the process group itself with gloo (``Runner.setup_env``
+only calls ``init_dist`` when ``is_distributed()`` is still False) and points the config
+at :class:`CpuDistributedDataParallel`. With CUDA nothing changes: mmengine's NCCL path runs.
+"""
+import datetime
+import logging
+import os
+import re
+import subprocess
+from typing import List, Optional
+
+import torch
+import torch.distributed as torch_dist
+import torch.multiprocessing as mp
+from mmengine.logging import print_log
+from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
+from mmengine.registry import MODEL_WRAPPERS
+from torch import nn
+
+CPU_WRAPPER = 'CpuDistributedDataParallel'
+_DDP_TYPES = ('MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel')
+
+
+def _sync_bn_count(module: nn.Module) -> int:
+    return sum(isinstance(m, nn.SyncBatchNorm) or type(m).__name__ == 'SyncBatchNorm'
+               for m in module.modules())
+
+
+@MODEL_WRAPPERS.register_module()
+class CpuDistributedDataParallel(MMDistributedDataParallel):
+    """:class:`MMDistributedDataParallel` for CPU processes on gloo.
+
+    ``DistributedDataParallel`` on CPU modules needs ``device_ids=None`` (mmengine passes
+    the local rank), and ``SyncBatchNorm`` only runs on GPUs, so its layers are reverted to
+    ``BatchNorm`` (each rank then normalises with its own batch statistics) with a warning.
+
+    Args:
+        module (nn.Module): The model to wrap.
+        **kwargs: passed to :class:`MMDistributedDataParallel`; ``device_ids`` and
+            ``output_device`` are dropped.
+    """
+
+    def __init__(self, module: nn.Module, **kwargs):
+        kwargs['device_ids'] = None
+        kwargs.pop('output_device', None)
+        num_sync_bn = _sync_bn_count(module)
+        if num_sync_bn:
+            print_log(
+                f'SyncBatchNorm needs CUDA: reverting {num_sync_bn} SyncBN layer(s) to '
+                'BatchNorm for CPU training; each process normalises with its own batch',
+                logger='current',
+                level=logging.WARNING)
+            module = revert_sync_batchnorm(module)
+        super().__init__(module=module, **kwargs)
+
+
+def _expand_slurm_tasks_per_node(spec: str) -> List[int]:
+    """Expand ``SLURM_TASKS_PER_NODE`` such as ``'2(x3),1'`` to ``[2, 2, 2, 1]``."""
+    counts: List[int] = []
+    for part in spec.split(','):
+        match = re.fullmatch(r'(\d+)(?:\(x(\d+)\))?', part.strip())
+        if match is None:
+            raise ValueError(f'cannot parse SLURM_TASKS_PER_NODE={spec!r}')
+        counts += [int(match.group(1))] * int(match.group(2) or 1)
+    return counts
+
+
+def _slurm_env(port: Optional[int] = None) -> None:
+    """Set torch's env:// variables from Slurm's, as mmengine's ``_init_dist_slurm`` does."""
+    node_list = os.environ['SLURM_NODELIST']
+    hosts = subprocess.run(['scontrol', 'show', 'hostnames', node_list],
+                           capture_output=True,
+                           text=True,
+                           check=True).stdout.split()
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ.setdefault('MASTER_ADDR', hosts[0])
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ['SLURM_LOCALID']
+    if 'SLURM_TASKS_PER_NODE' in os.environ:
+        per_node = _expand_slurm_tasks_per_node(os.environ['SLURM_TASKS_PER_NODE'])
+        os.environ['LOCAL_WORLD_SIZE'] = str(per_node[int(os.environ.get('SLURM_NODEID', 0))])
+
+
+def _mpi_env() -> None:
+    """Set torch's env:// variables from Open MPI's, as mmengine's ``_init_dist_mpi`` does."""
+    if 'MASTER_ADDR' not in os.environ:
+        raise KeyError('The launcher "mpi" needs MASTER_ADDR in the environment')
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+    os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+    os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
+
+
+def init_cpu_dist(launcher: str, timeout: Optional[float] = None, port: Optional[int] = None):
+    """Initialise the default process group with gloo, for processes without a GPU.
+
+    Args:
+        launcher (str): ``'pytorch'`` (torchrun's env:// variables), ``'slurm'`` or ``'mpi'``.
+        timeout (float, optional): Collective timeout in seconds. Defaults to torch's.
+        port (int, optional): Master port for ``'slurm'``; else ``MASTER_PORT`` or 29500.
+    """
+    if launcher == 'slurm':
+        _slurm_env(port)
+    elif launcher == 'mpi':
+        _mpi_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'Invalid launcher {launcher!r}; use pytorch, slurm or mpi')
+    if mp.get_start_method(allow_none=True) is None:
+        mp.set_start_method('spawn')
+    kwargs = {}
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    torch_dist.init_process_group(backend='gloo', init_method='env://', **kwargs)
+
+
+def use_cpu_model_wrapper(cfg) -> None:
+    """Point ``cfg.model_wrapper_cfg`` at :class:`CpuDistributedDataParallel`.
+
+    A config without ``model_wrapper_cfg`` gets mmengine's defaults for it
+    (``broadcast_buffers=False`` and the top-level ``find_unused_parameters``); one naming
+    ``MMDistributedDataParallel`` keeps its arguments. Another wrapper type is left alone
+    with a warning.
+
+    Args:
+        cfg (mmengine.Config): The config, changed in place.
+    """
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        cfg.model_wrapper_cfg = dict(
+            type=CPU_WRAPPER,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    elif wrapper.get('type', 'MMDistributedDataParallel') in _DDP_TYPES:
+        wrapper['type'] = CPU_WRAPPER
+    else:
+        print_log(
+            f'model_wrapper_cfg.type={wrapper["type"]!r} is kept on CPU; it must not pass '
+            'device_ids to DistributedDataParallel',
+            logger='current',
+            level=logging.WARNING)
+
+
+def setup_distributed(cfg, launcher: str) -> str:
+    """Prepare distributed training or testing for ``launcher``.
+
+    ``'none'``, or any launcher with CUDA available: nothing to do, mmengine's own path
+    (NCCL) runs. Without CUDA: gloo is initialised here, ``cfg.env_cfg.dist_cfg.backend``
+    is set to ``'gloo'`` and the model wrapper to :class:`CpuDistributedDataParallel`.
+
+    Args:
+        cfg (mmengine.Config): The config, changed in place.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        str: the backend the run will use (``'none'`` for a single process).
+    """
+    if launcher == 'none':
+        return 'none'
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if torch.cuda.is_available():
+        return dist_cfg.get('backend', 'nccl')
+    if not torch_dist.is_initialized():
+        init_cpu_dist(launcher, timeout=dist_cfg.get('timeout'), port=dist_cfg.get('port'))
+    dist_cfg['backend'] = 'gloo'
+    use_cpu_model_wrapper(cfg)
+    return 'gloo'
