@@ -15,8 +15,10 @@ no-op for weights already in mmhornet's format):
 mmhornet keeps mmpretrain's parameter names and shapes, so formats 3 and 4
 need only the prefix stripped.
 """
+import os.path as osp
 import pickle
 import re
+import zipfile
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 from urllib.error import URLError
@@ -48,6 +50,14 @@ def _logger() -> MMLogger:
     return MMLogger.get_current_instance()
 
 
+def _looks_like_torch_file(path: str) -> bool:
+    """torch.save writes a zip archive (or, legacy, a pickle: 0x80 first)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, 'rb') as f:
+        return f.read(1) == b'\x80'
+
+
 def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
     """Read a checkpoint (local path or URL) with torch's safe loader.
 
@@ -58,6 +68,10 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
         ValueError: the file is not a checkpoint, or holds Python objects the
             safe (``weights_only``) loader refuses.
     """
+    if osp.isfile(filename) and not _looks_like_torch_file(filename):
+        raise ValueError(
+            f'{filename!r} is not a PyTorch checkpoint (neither a torch.save '
+            f'zip archive nor a pickle).')
     try:
         ckpt = CheckpointLoader.load_checkpoint(
             filename, map_location=map_location)
@@ -81,8 +95,8 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
                 f'load OUT.pth. ({str(e).splitlines()[0]})') from e
         raise ValueError(
             f'{filename!r} is not a PyTorch checkpoint: {e}') from e
-    except RuntimeError as e:
-        # torch.load's message for zip files that are not checkpoints.
+    except (RuntimeError, EOFError) as e:
+        # torch.load's errors for truncated or foreign zip files.
         raise ValueError(
             f'{filename!r} is not a PyTorch checkpoint: {e}') from e
     if not isinstance(ckpt, dict):

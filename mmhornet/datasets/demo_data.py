@@ -129,8 +129,11 @@ def _layout(out_dir: str) -> Dict[str, str]:
     """Paths of the generated dataset under ``out_dir``."""
     coco = osp.join(out_dir, 'coco')
     ade = osp.join(out_dir, 'ade')
-    paths = dict(root=out_dir, meta=osp.join(out_dir, _META_FILE),
-                 coco_root=coco, ade_root=ade)
+    paths = dict(
+        root=out_dir,
+        meta=osp.join(out_dir, _META_FILE),
+        coco_root=coco,
+        ade_root=ade)
     for split, ade_split in _SPLITS:
         paths[f'coco_{split}_ann'] = osp.join(coco, 'annotations',
                                               f'instances_{split}.json')
@@ -168,8 +171,8 @@ def _dull_colour(rng: np.random.Generator) -> np.ndarray:
 
     Objects are saturated (S >= 150), so clutter never passes for an object.
     """
-    return _hsv_to_bgr(rng.uniform(0, 180), rng.uniform(0, 60),
-                       rng.uniform(60, 210))
+    return _hsv_to_bgr(
+        rng.uniform(0, 180), rng.uniform(0, 60), rng.uniform(60, 210))
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -183,10 +186,11 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     img = c0 * (1 - t[..., None]) + c1 * t[..., None]
 
     # Soft low-frequency mottling, like uneven lighting or a textured wall.
-    grid = rng.normal(0, 1, (int(rng.integers(3, 9)), int(rng.integers(3, 9)),
-                             3)).astype(np.float32)
-    img += cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC) * float(
-        rng.uniform(6, 18))
+    grid = rng.normal(0, 1, (int(rng.integers(3, 9)), int(rng.integers(
+        3, 9)), 3)).astype(np.float32)
+    img += cv2.resize(
+        grid,
+        (w, h), interpolation=cv2.INTER_CUBIC) * float(rng.uniform(6, 18))
 
     # Translucent blobs.
     for _ in range(int(rng.integers(1, 6))):
@@ -238,8 +242,9 @@ def _class_colours(rng: np.random.Generator,
     # cross: navy grid lines on cyan
     hue = rng.uniform(86, 94)
     return (_hsv_to_bgr(hue, s, v),
-            _hsv_to_bgr(rng.uniform(108, 116), rng.uniform(180, 255),
-                        rng.uniform(50, 80)))
+            _hsv_to_bgr(
+                rng.uniform(108, 116), rng.uniform(180, 255),
+                rng.uniform(50, 80)))
 
 
 def _texture(rng: np.random.Generator, label: int, u: np.ndarray,
@@ -322,7 +327,8 @@ def _draw_object(rng: np.random.Generator, h: int, w: int, label: int):
         the object falls outside the image.
     """
     size_cap = min(MAX_OBJECT_SIZE, 0.45 * min(h, w))
-    size = float(np.exp(rng.uniform(np.log(MIN_OBJECT_SIZE), np.log(size_cap))))
+    size = float(
+        np.exp(rng.uniform(np.log(MIN_OBJECT_SIZE), np.log(size_cap))))
     radius = size / 2
     # Allow up to about a quarter of an object to hang over the border.
     cx = rng.uniform(radius * 0.5, w - radius * 0.5)
@@ -471,7 +477,8 @@ def _coco_annotations(instances: np.ndarray, labels: Sequence[int],
                 id=first_id + len(anns),
                 image_id=image_id,
                 category_id=label + 1,
-                bbox=[float(x0), float(y0),
+                bbox=[float(x0),
+                      float(y0),
                       float(x1 - x0),
                       float(y1 - y0)],
                 area=float(len(xs)),
@@ -532,25 +539,35 @@ def _read_meta(path: str) -> Optional[dict]:
     return meta if isinstance(meta, dict) else None
 
 
-def _prepare_out_dir(paths: Dict[str, str], force: bool) -> None:
-    """Remove what an earlier generation left, but nothing that is not ours.
+def _prepare_out_dir(paths: Dict[str, str], settings: dict,
+                     force: bool) -> str:
+    """Mark ``out_dir`` as being generated and remove what an earlier
+    generation left, but nothing that is not ours.
 
-    Stale images would be picked up: mmseg lists the image folders.
+    Stale images would be picked up: mmseg lists the image folders. The
+    marker goes down before anything is removed, so a run killed at any point
+    leaves a folder that the next run knows to be its own.
+
+    Returns:
+        str: Path of the in-progress marker, to remove once done.
     """
     root = paths['root']
-    ours = (osp.exists(paths['meta'])
-            or osp.exists(osp.join(root, _IN_PROGRESS_FILE)))
-    leftovers = [p for p in (paths['coco_root'], paths['ade_root'])
-                 if osp.exists(p)]
+    marker = osp.join(root, _IN_PROGRESS_FILE)
+    ours = osp.exists(paths['meta']) or osp.exists(marker)
+    leftovers = [
+        p for p in (paths['coco_root'], paths['ade_root']) if osp.exists(p)
+    ]
     if leftovers and not (ours or force):
         raise FileExistsError(
             f'{root} holds {leftovers} but no {_META_FILE} of a demo data '
             'set; choose another folder, or pass force=True (--force) to '
             'replace them.')
+    _write_json(marker, settings)
     if osp.exists(paths['meta']):
         os.remove(paths['meta'])
     for path in leftovers:
         shutil.rmtree(path)
+    return marker
 
 
 def generate_demo_data(out_dir: str = 'data/demo',
@@ -602,9 +619,12 @@ def generate_demo_data(out_dir: str = 'data/demo',
     out_dir = os.fspath(out_dir)
 
     logger = MMLogger.get_current_instance()
-    settings = dict(seed=int(seed), num_train=int(num_train),
-                    num_val=int(num_val), min_size=int(min_size),
-                    max_size=int(max_size))
+    settings = dict(
+        seed=int(seed),
+        num_train=int(num_train),
+        num_val=int(num_val),
+        min_size=int(min_size),
+        max_size=int(max_size))
     num = dict(train=settings['num_train'], val=settings['num_val'])
     paths = _layout(out_dir)
 
@@ -618,9 +638,7 @@ def generate_demo_data(out_dir: str = 'data/demo',
         return dict(paths, generated=False)
 
     os.makedirs(out_dir, exist_ok=True)
-    _prepare_out_dir(paths, force)
-    marker = osp.join(out_dir, _IN_PROGRESS_FILE)
-    _write_json(marker, settings)
+    marker = _prepare_out_dir(paths, settings, force)
     for split, _ in _SPLITS:
         for key in ('coco_{}_img', 'ade_{}_img', 'ade_{}_ann'):
             os.makedirs(paths[key.format(split)], exist_ok=True)
@@ -643,11 +661,12 @@ def generate_demo_data(out_dir: str = 'data/demo',
             img, instances, labels = _render_scene(rng, h, w)
 
             stem = _stem(split, index)
-            jpg = _encode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            _write_bytes(osp.join(paths[f'coco_{split}_img'], stem + '.jpg'),
-                         jpg)
-            _write_bytes(osp.join(paths[f'ade_{split}_img'], stem + '.jpg'),
-                         jpg)
+            jpg = _encode('.jpg', img,
+                          [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            _write_bytes(
+                osp.join(paths[f'coco_{split}_img'], stem + '.jpg'), jpg)
+            _write_bytes(
+                osp.join(paths[f'ade_{split}_img'], stem + '.jpg'), jpg)
             _write_bytes(
                 osp.join(paths[f'ade_{split}_ann'], stem + '.png'),
                 _encode('.png', _seg_map(instances, labels),
@@ -679,10 +698,13 @@ def generate_demo_data(out_dir: str = 'data/demo',
     if bar is not None:
         bar.file.write('\n')
 
-    meta = dict(format_version=FORMAT_VERSION, settings=settings,
-                classes=list(DEMO_CLASSES),
-                seg_classes=list(DEMO_SEG_CLASSES),
-                seg_label_offset=2, stats=stats)
+    meta = dict(
+        format_version=FORMAT_VERSION,
+        settings=settings,
+        classes=list(DEMO_CLASSES),
+        seg_classes=list(DEMO_SEG_CLASSES),
+        seg_label_offset=2,
+        stats=stats)
     tmp = paths['meta'] + '.tmp'
     _write_json(tmp, meta)
     os.replace(tmp, paths['meta'])

@@ -11,6 +11,8 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
+from .config import ConfigKeyError
+
 
 @OPTIM_WRAPPERS.register_module()
 class CpuAmpOptimWrapper(OptimWrapper):
@@ -62,7 +64,7 @@ def enable_amp(cfg) -> str:
         str: the optim wrapper type now in the config.
     """
     if 'optim_wrapper' not in cfg:
-        raise KeyError('--amp needs an `optim_wrapper` in the config')
+        raise ConfigKeyError('--amp needs an `optim_wrapper` in the config')
     wrapper = cfg.optim_wrapper
     if torch.cuda.is_available():
         wrapper.type = 'AmpOptimWrapper'

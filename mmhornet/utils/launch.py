@@ -16,7 +16,6 @@ from typing import List, Optional
 
 import torch
 import torch.distributed as torch_dist
-import torch.multiprocessing as mp
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 from mmengine.registry import MODEL_WRAPPERS
@@ -113,8 +112,6 @@ def init_cpu_dist(launcher: str, timeout: Optional[float] = None, port: Optional
         _mpi_env()
     elif launcher != 'pytorch':
         raise ValueError(f'Invalid launcher {launcher!r}; use pytorch, slurm or mpi')
-    if mp.get_start_method(allow_none=True) is None:
-        mp.set_start_method('spawn')
     kwargs = {}
     if timeout is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)

@@ -27,15 +27,16 @@ def _hashes(root):
         for name in files:
             path = osp.join(dirpath, name)
             with open(path, 'rb') as f:
-                out[osp.relpath(path, root)] = hashlib.sha256(
-                    f.read()).hexdigest()
+                out[osp.relpath(path,
+                                root)] = hashlib.sha256(f.read()).hexdigest()
     return out
 
 
 def _mtimes(root):
     return {
         osp.join(d, n): os.stat(osp.join(d, n)).st_mtime_ns
-        for d, _, files in os.walk(root) for n in files
+        for d, _, files in os.walk(root)
+        for n in files
     }
 
 
@@ -62,15 +63,12 @@ def test_layout(demo):
     for split, ade_split in SPLITS:
         num = SMALL[f'num_{split}']
         stems = [f'demo_{split}_{i:06d}' for i in range(num)]
-        assert sorted(os.listdir(demo[f'coco_{split}_img'])) == [
-            s + '.jpg' for s in stems
-        ]
-        assert sorted(os.listdir(demo[f'ade_{split}_img'])) == [
-            s + '.jpg' for s in stems
-        ]
-        assert sorted(os.listdir(demo[f'ade_{split}_ann'])) == [
-            s + '.png' for s in stems
-        ]
+        assert sorted(os.listdir(
+            demo[f'coco_{split}_img'])) == [s + '.jpg' for s in stems]
+        assert sorted(os.listdir(
+            demo[f'ade_{split}_img'])) == [s + '.jpg' for s in stems]
+        assert sorted(os.listdir(
+            demo[f'ade_{split}_ann'])) == [s + '.png' for s in stems]
         assert demo[f'ade_{split}_ann'].endswith(
             osp.join('ade', 'annotations', ade_split))
 
@@ -84,8 +82,7 @@ def test_deterministic(demo, tmp_path):
 
     other = _hashes(
         generate_demo_data(
-            str(tmp_path / 'other'), seed=1, progress=False,
-            **SMALL)['root'])
+            str(tmp_path / 'other'), seed=1, progress=False, **SMALL)['root'])
     assert other.keys() == first.keys()
     images = [k for k in first if k.endswith('.jpg')]
     assert all(other[k] != first[k] for k in images)
@@ -116,8 +113,8 @@ def test_annotations_match_pixels(demo, split, ade_split):
     for info in coco['images']:
         h, w = info['height'], info['width']
         assert SMALL['min_size'] <= min(h, w) <= max(h, w) <= SMALL['max_size']
-        img = cv2.imread(osp.join(demo[f'coco_{split}_img'],
-                                  info['file_name']))
+        img = cv2.imread(
+            osp.join(demo[f'coco_{split}_img'], info['file_name']))
         assert img.shape == (h, w, 3)
         stem = osp.splitext(info['file_name'])[0]
         seg = cv2.imread(
@@ -126,7 +123,8 @@ def test_annotations_match_pixels(demo, split, ade_split):
         assert seg.shape == (h, w) and seg.dtype == np.uint8
         # 0 is never written: 1 is background, 2..7 the classes.
         assert set(np.unique(seg).tolist()) <= set(
-            range(1, len(DEMO_CLASSES) + 2))
+            range(1,
+                  len(DEMO_CLASSES) + 2))
 
         anns = [a for a in coco['annotations'] if a['image_id'] == info['id']]
         assert anns, 'every image has at least one object'
@@ -271,19 +269,18 @@ def test_killed_run_is_redone(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_data, '_render_scene', render)
     assert generate_demo_data(out, progress=False, **SMALL)['generated']
     assert _hashes(out) == _hashes(
-        generate_demo_data(
-            str(tmp_path / 'clean'), progress=False, **SMALL)['root'])
+        generate_demo_data(str(tmp_path / 'clean'), progress=False,
+                           **SMALL)['root'])
 
 
 def test_generator_needs_no_mmdet_or_mmseg():
-    code = (
-        'import importlib.util, sys\n'
-        f'spec = importlib.util.spec_from_file_location("demo_data", '
-        f'{osp.join(REPO, "mmhornet", "datasets", "demo_data.py")!r})\n'
-        'module = importlib.util.module_from_spec(spec)\n'
-        'spec.loader.exec_module(module)\n'
-        'assert not {"mmdet", "mmseg", "mmcv"} & set(sys.modules), '
-        'sorted(sys.modules)\n')
+    code = ('import importlib.util, sys\n'
+            f'spec = importlib.util.spec_from_file_location("demo_data", '
+            f'{osp.join(REPO, "mmhornet", "datasets", "demo_data.py")!r})\n'
+            'module = importlib.util.module_from_spec(spec)\n'
+            'spec.loader.exec_module(module)\n'
+            'assert not {"mmdet", "mmseg", "mmcv"} & set(sys.modules), '
+            'sorted(sys.modules)\n')
     subprocess.run([sys.executable, '-c', code], check=True)
 
 
@@ -312,8 +309,7 @@ def test_mmdet_coco_dataset_loads(demo):
             ]
             assert [inst['bbox_label'] for inst in info['instances']
                     ] == [a['category_id'] - 1 for a in anns]
-            assert all(inst['ignore_flag'] == 0
-                       for inst in info['instances'])
+            assert all(inst['ignore_flag'] == 0 for inst in info['instances'])
             assert osp.isfile(info['img_path'])
 
             results = load(
@@ -351,8 +347,7 @@ def test_mmseg_ade20k_dataset_loads(demo):
             img_suffix='.jpg',
             seg_map_suffix='.png',
             reduce_zero_label=True,
-            metainfo=dict(classes=DEMO_SEG_CLASSES,
-                          palette=DEMO_SEG_PALETTE),
+            metainfo=dict(classes=DEMO_SEG_CLASSES, palette=DEMO_SEG_PALETTE),
             pipeline=[])
         assert len(dataset) == SMALL[f'num_{split}']
         assert dataset.metainfo['classes'] == DEMO_SEG_CLASSES

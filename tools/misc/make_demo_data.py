@@ -19,9 +19,14 @@ def parse_args(argv=None):
         description='Generate the synthetic demo data set for mmhornet '
         '(COCO instances + ADE20K-style semantic segmentation).')
     parser.add_argument(
-        '--out', default='data/demo', help='output folder (default: %(default)s)')
+        '--out',
+        default='data/demo',
+        help='output folder (default: %(default)s)')
     parser.add_argument(
-        '--seed', type=int, default=0, help='random seed (default: %(default)s)')
+        '--seed',
+        type=int,
+        default=0,
+        help='random seed (default: %(default)s)')
     parser.add_argument(
         '--num-train',
         type=int,

@@ -1,0 +1,19 @@
+# Cascade Mask R-CNN, HorNet-L (7x7) pre-trained on ImageNet-22K, FPN, 3x
+# (paper: 55.4 box AP / 48.0 mask AP).
+custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+_base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
+
+# mmpretrain publishes no HorNet-L weights: this is the official ImageNet-22K
+# release (github.com/raoyongming/HorNet, hornet_large_7x7_22k), which
+# mmhornet's loader converts on the fly.
+checkpoint = 'https://cloud.tsinghua.edu.cn/f/4de41e26cb254c28a61a/?dl=1'
+
+model = dict(
+    backbone=dict(
+        arch='large',
+        drop_path_rate=0.7,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
+    neck=dict(in_channels=[192, 384, 768, 1536]))
+
+# NOTE: lr 1e-4 for 16 images per iteration, half the T / S / B lr.
+optim_wrapper = dict(optimizer=dict(lr=1e-4))

@@ -1,0 +1,210 @@
+"""HorFPN: a feature pyramid whose output convs are g^nConv blocks.
+
+Paper: Rao et al., "HorNet: Efficient High-Order Spatial Interactions with
+Recursive Gated Convolutions", NeurIPS 2022 (Sec. 4.4, "HorFPN").
+Reference: https://github.com/raoyongming/HorNet
+(``object_detection/necks/gn_fpn.py``, ``mmcv_custom/gn_module.py``).
+
+:class:`HorFPN` is mmdet's :class:`~mmdet.models.necks.FPN` with its 3x3
+output convs replaced; lateral convs, the top-down path and ``forward`` are
+mmdet's. Fixed here: extra levels (``add_extra_convs``) work in every mode
+(the reference passes a list to ``nn.Sequential`` and crashes), the block is
+configured by a dict instead of ``partial`` strings, and it prints nothing.
+"""
+import copy
+from typing import List, Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmdet.models.necks import FPN
+from mmdet.registry import MODELS
+
+from mmhornet.layers import GnConv, LayerNorm2d
+
+GNCONV_KEYS = ('order', 'mixer_cfg', 'scale', 'proj_out')
+
+
+class GnConvModule(GnConv):
+    """g^nConv, then an optional norm and activation, on ``(N, C, H, W)``
+    maps: HorFPN's replacement for a 3x3 ``ConvModule``.
+
+    ``proj_in`` (1x1, C -> 2C), the spatial mixer, the recursive gating and
+    ``proj_out`` (1x1, C -> C) are :class:`~mmhornet.layers.GnConv`'s (so
+    the keys match the reference's ``GNConvModule`` up to its ``pws`` ->
+    ``projs``, as in the backbone). The block computes channels-last
+    internally: the input is permuted once, a LayerNorm runs on the
+    channels-last map, and the output is returned contiguous ``(N, C, H, W)``
+    because mmcv's RoI ops read their input as contiguous NCHW.
+
+    Args:
+        channels (int): Channels ``C`` in and out.
+        order (int): g^nConv order. Defaults to 2 (the reference's).
+        mixer_cfg (dict, optional): Spatial mixer,
+            ``dict(type='DW', kernel_size=7)`` or
+            ``dict(type='GF', h=32, w=17)``. Defaults to 7x7 DW.
+        scale (float): Scale of the mixer output. Defaults to 1.0 (the
+            reference's neck does not scale).
+        proj_out (bool): Keep the final 1x1 projection. Defaults to True.
+        norm_cfg (dict, optional): Norm after g^nConv: a type mmcv's
+            ``build_norm_layer`` knows (``'BN'``, ``'SyncBN'``, ``'GN'``, ...)
+            or ``'LN2d'`` / ``'LN'`` (LayerNorm over channels). Defaults to
+            None.
+        act_cfg (dict, optional): Activation after the norm. Defaults to
+            None.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 order: int = 2,
+                 mixer_cfg: Optional[dict] = None,
+                 scale: float = 1.0,
+                 proj_out: bool = True,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None) -> None:
+        if mixer_cfg is None:
+            mixer_cfg = dict(type='DW', kernel_size=7)
+        super().__init__(
+            channels, order, mixer_cfg, scale, data_format='channels_last')
+        if not proj_out:
+            del self.proj_out
+            self.proj_out = None
+        self.norm = None
+        if norm_cfg is not None:
+            self.norm = build_norm_layer(resolve_norm_cfg(norm_cfg),
+                                         channels)[1]
+        self.act = build_activation_layer(act_cfg) \
+            if act_cfg is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, H, W)."""
+        x = x.permute(0, 2, 3, 1)
+        x = F.linear(x, self.proj_in.weight.flatten(1), self.proj_in.bias)
+        gate, feats = x.split((self.dims[0], sum(self.dims)), dim=-1)
+        qs = (self._mix(feats) * self.scale).split(self.dims, dim=-1)
+        x = gate * qs[0]
+        for proj, q in zip(self.projs, qs[1:]):
+            x = F.linear(x, proj.weight.flatten(1), proj.bias) * q
+        if self.proj_out is not None:
+            x = F.linear(x, self.proj_out.weight.flatten(1),
+                         self.proj_out.bias)
+        layer_norm = isinstance(self.norm, nn.LayerNorm)
+        if layer_norm:
+            x = F.layer_norm(x, self.norm.normalized_shape, self.norm.weight,
+                             self.norm.bias, self.norm.eps)
+        x = x.permute(0, 3, 1, 2).contiguous()
+        if self.norm is not None and not layer_norm:
+            x = self.norm(x)
+        if self.act is not None:
+            x = self.act(x)
+        return x
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + \
+            f', proj_out={self.proj_out is not None}'
+
+
+def resolve_norm_cfg(norm_cfg: Optional[dict]) -> Optional[dict]:
+    """Map ``type='LN2d'`` (channel LayerNorm on ``(N, C, H, W)``, which
+    mmdet's registry lacks) to :class:`~mmhornet.layers.LayerNorm2d`, so
+    mmcv's ``build_norm_layer`` (and so ``ConvModule``) can build it."""
+    if norm_cfg is not None and norm_cfg.get('type') == 'LN2d':
+        norm_cfg = dict(norm_cfg, type=LayerNorm2d)
+        norm_cfg.setdefault('eps', 1e-6)
+    return norm_cfg
+
+
+@MODELS.register_module()
+class HorFPN(FPN):
+    """FPN with g^nConv output blocks (HorFPN, Rao et al., NeurIPS 2022).
+
+    Lateral 1x1 convs and the top-down path are mmdet's FPN. Each output
+    level goes through a :class:`GnConvModule` instead of a 3x3 conv; an
+    extra level (``add_extra_convs``) is a stride-2 3x3 ``ConvModule``
+    followed by a :class:`GnConvModule`, so ``fpn_convs[i]`` for
+    ``i >= len(in_channels) - start_level`` is ``nn.Sequential(conv,
+    gnconv)``.
+
+    Args:
+        in_channels (list[int]): Input channels per scale.
+        out_channels (int): Output channels at every scale; must be
+            divisible by ``2 ** (order - 1)`` (and even for a GF mixer).
+        num_outs (int): Number of output scales.
+        gnconv_cfg (dict, optional): The g^nConv blocks' settings, keys
+            ``order`` (int), ``mixer_cfg`` (dict:
+            ``dict(type='DW', kernel_size=7)`` or
+            ``dict(type='GF', h=32, w=17)``), ``scale`` (float) and
+            ``proj_out`` (bool); see :class:`GnConvModule`. Defaults to
+            ``dict(order=2, mixer_cfg=dict(type='DW', kernel_size=7),
+            scale=1.0, proj_out=True)``, the reference's.
+        norm_cfg (dict, optional): Norm for the lateral convs, extra convs
+            and g^nConv blocks (``'LN2d'`` is accepted besides mmcv's norm
+            types). Defaults to None.
+        act_cfg (dict, optional): Activation of the same layers. Defaults to
+            None.
+        **kwargs: The rest of :class:`~mmdet.models.necks.FPN`'s arguments
+            (``start_level``, ``end_level``, ``add_extra_convs``,
+            ``relu_before_extra_convs``, ``no_norm_on_lateral``,
+            ``conv_cfg``, ``upsample_cfg``, ``init_cfg``).
+
+    Inputs (forward):
+        tuple[Tensor]: ``(N, in_channels[i], H_i, W_i)`` per level.
+
+    Returns (forward):
+        tuple[Tensor]: ``num_outs`` maps ``(N, out_channels, H'_j, W'_j)``:
+        the input sizes from ``start_level`` on, then each extra level
+        ``floor((H - 1) / 2) + 1`` of the one before (extra convs) or
+        ``ceil(H / 2)`` (max-pooling, ``add_extra_convs=False``).
+
+    Example:
+        >>> neck = HorFPN([16, 32], 16, num_outs=3, add_extra_convs='on_output')
+        >>> outs = neck((torch.rand(1, 16, 28, 35), torch.rand(1, 32, 14, 18)))
+        >>> [tuple(o.shape) for o in outs]
+        [(1, 16, 28, 35), (1, 16, 14, 18), (1, 16, 7, 9)]
+    """
+
+    def __init__(self,
+                 in_channels: List[int],
+                 out_channels: int,
+                 num_outs: int,
+                 gnconv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        norm_cfg = resolve_norm_cfg(norm_cfg)
+        super().__init__(
+            list(in_channels), out_channels, num_outs, norm_cfg=norm_cfg,
+            act_cfg=act_cfg, **kwargs)
+        self.gnconv_cfg = self._check_gnconv_cfg(gnconv_cfg)
+
+        def block() -> GnConvModule:
+            return GnConvModule(
+                out_channels, norm_cfg=norm_cfg, act_cfg=act_cfg,
+                **copy.deepcopy(self.gnconv_cfg))
+
+        # FPN built the 3x3 output convs and, for extra levels, the stride-2
+        # ConvModules (with the right input channels for every
+        # add_extra_convs mode); keep the latter and put a g^nConv block
+        # after each.
+        num_levels = self.backbone_end_level - self.start_level
+        self.fpn_convs = nn.ModuleList(
+            [block() for _ in range(num_levels)] +
+            [nn.Sequential(extra, block())
+             for extra in self.fpn_convs[num_levels:]])
+
+    @staticmethod
+    def _check_gnconv_cfg(cfg: Optional[dict]) -> dict:
+        out = dict(order=2, mixer_cfg=dict(type='DW', kernel_size=7),
+                   scale=1.0, proj_out=True)
+        if cfg is None:
+            return out
+        if not isinstance(cfg, dict):
+            raise TypeError(f'gnconv_cfg must be a dict with keys from '
+                            f'{GNCONV_KEYS}, got {type(cfg).__name__}.')
+        unknown = sorted(set(cfg) - set(GNCONV_KEYS))
+        if unknown:
+            raise ValueError(f'Unknown gnconv_cfg keys {unknown}; valid keys '
+                             f'are {GNCONV_KEYS}.')
+        out.update(copy.deepcopy(dict(cfg)))
+        return out

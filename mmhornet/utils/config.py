@@ -1,0 +1,74 @@
+"""Strict ``--cfg-options``: a mistyped key is an error, not a silently added setting.
+
+mmengine's ``Config.merge_from_dict`` creates whatever key it is given, so
+``model.backbone.drop_path_rat=0.3`` trains without drop path and without a word. The rule
+here: every dotted key path must already exist in the config (list items by index, as
+mmengine allows). With ``allow_new=True`` the last component may be new, but its parent
+must still exist and be a dict.
+"""
+from typing import Any, Dict
+
+
+class ConfigKeyError(ValueError):
+    """A config entry that a command-line option names or needs does not exist."""
+
+
+def _describe(node: Any) -> str:
+    if isinstance(node, dict):
+        return f'existing keys: {", ".join(sorted(map(str, node)))}'
+    if isinstance(node, (list, tuple)):
+        return f'it is a {type(node).__name__} of {len(node)} items'
+    return f'it is {node!r} ({type(node).__name__}), not a dict'
+
+
+def check_cfg_option_key(cfg_dict: dict, key: str, allow_new: bool = False) -> None:
+    """Raise :class:`ConfigKeyError` when ``key`` does not name an entry of ``cfg_dict``.
+
+    Args:
+        cfg_dict (dict): The config as nested dicts and lists.
+        key (str): A dotted key such as ``'model.backbone.drop_path_rate'`` or
+            ``'custom_hooks.0.priority'``.
+        allow_new (bool): Let the last component be a new key of an existing dict.
+            Defaults to False.
+    """
+    parts = key.split('.')
+    node: Any = cfg_dict
+    for depth, part in enumerate(parts):
+        parent = '.'.join(parts[:depth]) or 'the config'
+        is_last = depth == len(parts) - 1
+        if isinstance(node, dict):
+            if part in node:
+                node = node[part]
+                continue
+            if is_last and allow_new:
+                return
+            hint = ('; pass --cfg-options-allow-new to add it'
+                    if is_last else '')
+            raise ConfigKeyError(
+                f'--cfg-options {key!r}: {parent} has no key {part!r}; '
+                f'{_describe(node)}{hint}')
+        if isinstance(node, (list, tuple)) and part.isdigit():
+            if int(part) < len(node):
+                node = node[int(part)]
+                continue
+            raise ConfigKeyError(f'--cfg-options {key!r}: {parent} has no item {part}; '
+                                 f'{_describe(node)}')
+        raise ConfigKeyError(f'--cfg-options {key!r}: {parent} cannot hold key {part!r}; '
+                             f'{_describe(node)}')
+
+
+def merge_cfg_options(cfg, options: Dict[str, Any], allow_new: bool = False) -> None:
+    """Check every key of ``options``, then merge them into ``cfg``.
+
+    Args:
+        cfg (mmengine.Config): The config, changed in place.
+        options (dict): ``{dotted_key: value}`` as parsed by mmengine's ``DictAction``.
+        allow_new (bool): See :func:`check_cfg_option_key`. Defaults to False.
+
+    Raises:
+        ConfigKeyError: naming the first key that does not exist; nothing is merged then.
+    """
+    cfg_dict = cfg.to_dict()
+    for key in options:
+        check_cfg_option_key(cfg_dict, key, allow_new=allow_new)
+    cfg.merge_from_dict(options)
