@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Train on a Slurm partition: GPUS tasks (one process each), GPUS_PER_NODE per node.
+# Adapted from mmdet 3.3.0's tools/slurm_train.sh.
 #
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py options]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS (extra srun options),
@@ -31,12 +32,15 @@ else
     NODE_ARGS=""
 fi
 
+# NODE_ARGS and SRUN_ARGS hold several options, PYTHON may be a command
+# with options: all three are split on purpose.
+# shellcheck disable=SC2086
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p ${PARTITION} \
-    --job-name=${JOB_NAME} \
+srun -p "${PARTITION}" \
+    --job-name="${JOB_NAME}" \
     ${NODE_ARGS} \
-    --ntasks=${GPUS} \
-    --cpus-per-task=${CPUS_PER_TASK} \
+    --ntasks="${GPUS}" \
+    --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
     ${PYTHON:-python} -u "$(dirname "$0")/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" \

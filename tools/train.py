@@ -1,8 +1,9 @@
-"""Train with an mmdet, mmseg or mmpretrain config, with mmhornet's modules registered.
+"""Train with an mmdet, mmseg or mmpretrain config and mmhornet's modules.
 
-Modelled on mmdet 3.3.0's ``tools/train.py``; the host is the config's ``default_scope``.
-Beyond it: strict ``--cfg-options``, gloo launchers on machines without CUDA, ``--amp``
-on CPUs (bfloat16), atomic checkpoints and an auto-resume that skips partial files.
+Modelled on mmdet 3.3.0's ``tools/train.py``; the host is the config's
+``default_scope``. Beyond it: strict ``--cfg-options``, gloo launchers on
+machines without CUDA, ``--amp`` on CPUs (bfloat16), atomic checkpoints and
+an auto-resume that skips partial files.
 
 Examples:
     python tools/train.py configs/coco/mask-rcnn_hornet-t_fpn_1x_coco.py
@@ -14,38 +15,32 @@ import logging
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
-from mmhornet.utils import (ConfigKeyError, enable_amp, enable_auto_scale_lr,
-                            find_latest_checkpoint, init_host, is_checkpoint_file,
-                            merge_cfg_options, register_safe_globals, set_work_dir,
+from mmhornet.utils import (ConfigOptionError, add_cfg_options_args,
+                            enable_amp, enable_auto_scale_lr,
+                            find_latest_checkpoint, init_host,
+                            is_checkpoint_file, merge_cfg_options,
+                            register_safe_globals, set_work_dir,
                             setup_distributed, use_atomic_checkpoints)
-
-CFG_OPTIONS_HELP = (
-    'override settings of the config, as key=value pairs: model.backbone.drop_path_rate=0.3 '
-    'custom_hooks.0.priority=LOW. A list is written key="[a,b]" or key=a,b, nested lists and '
-    'tuples key="[(a,b),(c,d)]"; the quotation marks are necessary and no white space is '
-    'allowed. Every key path must already exist in the config (a typo is an error, where '
-    'mmengine would silently add it); see --cfg-options-allow-new.')
-ALLOW_NEW_HELP = ('let the last component of a --cfg-options key be a new key of an existing '
-                  'dict (e.g. model.backbone.init_cfg.prefix=backbone.); its parents must exist')
 
 
 def parse_args(argv=None):
     """Parse the command line.
 
     Args:
-        argv (list[str], optional): Arguments; None reads ``sys.argv``.
+        argv (list[str], optional): The arguments. Defaults to ``sys.argv``.
 
     Returns:
         tuple: the parser and the parsed arguments.
     """
-    parser = argparse.ArgumentParser(description='Train a model (mmdet, mmseg or mmpretrain '
-                                     'config) with mmhornet')
+    parser = argparse.ArgumentParser(
+        description='Train with an mmdet, mmseg or mmpretrain config and '
+        "mmhornet's modules")
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -53,24 +48,27 @@ def parse_args(argv=None):
         nargs='?',
         type=str,
         const='auto',
-        help='resume from this checkpoint; without a value, from the newest complete '
-        'checkpoint in the work dir (training starts afresh, from load_from, if there is none)')
+        help='resume from this checkpoint; without a value, from the newest '
+        'complete checkpoint in the work dir (when there is none, training '
+        "starts afresh, from the config's load_from)")
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision: float16 with dynamic loss scaling on CUDA, bfloat16 on CPU')
+        help='mixed precision: float16 with dynamic loss scaling on CUDA, '
+        'bfloat16 on CPU')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the lr by the real batch size over auto_scale_lr.base_batch_size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
-    parser.add_argument('--cfg-options-allow-new', action='store_true', help=ALLOW_NEW_HELP)
+        help='scale the lr by the real batch size over '
+        'auto_scale_lr.base_batch_size')
+    add_cfg_options_args(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher; without CUDA the processes talk over gloo')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    # torch.distributed.launch passes --local-rank (torch >= 2.0), older
+    # versions --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -82,7 +80,7 @@ def build_config(parser, args) -> Config:
     """Load the config and apply the command line to it.
 
     Args:
-        parser (argparse.ArgumentParser): Reports user errors (exit status 2).
+        parser (argparse.ArgumentParser): Reports user errors (exit code 2).
         args (argparse.Namespace): From :func:`parse_args`.
 
     Returns:
@@ -95,20 +93,26 @@ def build_config(parser, args) -> Config:
     try:
         init_host(cfg)
         if args.cfg_options is not None:
-            merge_cfg_options(cfg, args.cfg_options, allow_new=args.cfg_options_allow_new)
+            merge_cfg_options(
+                cfg, args.cfg_options, allow_new=args.cfg_options_allow_new)
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:
             enable_auto_scale_lr(cfg)
-    except ConfigKeyError as e:
+    except ConfigOptionError as e:
         parser.error(str(e))
     set_work_dir(cfg, args.work_dir, args.config)
 
+    # Unlike mmdet's tool, --resume without a checkpoint to resume from keeps
+    # load_from: a first run started with --resume still gets its weights.
     if args.resume == 'auto':
         latest = find_latest_checkpoint(cfg.work_dir)
         if latest is None:
-            print_log(f'--resume: no checkpoint in {cfg.work_dir}, training from the start',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                f'--resume: no checkpoint in {cfg.work_dir}, training from '
+                'the start',
+                logger='current',
+                level=logging.WARNING)
         else:
             cfg.resume = True
             cfg.load_from = latest
@@ -127,7 +131,7 @@ def main(argv=None):
     """Train.
 
     Args:
-        argv (list[str], optional): Arguments; None reads ``sys.argv``.
+        argv (list[str], optional): The arguments. Defaults to ``sys.argv``.
     """
     parser, args = parse_args(argv)
     register_safe_globals()

@@ -3,12 +3,13 @@
 custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = ['./cascade-mask-rcnn_hornet-l_fpn_3x_coco.py']
 
-# The official ImageNet-22K HorNet-L (GF) release (hornet_large_gf_in22k;
-# mmpretrain publishes none). Its global filters are sized (14, 8) / (7, 4)
-# for 224x224; like the official detector this one uses the larger
-# (24, 13) / (12, 7) filters of 'large-gf384', and the loader resizes the
-# pretrained filters to fit.
-checkpoint = 'https://cloud.tsinghua.edu.cn/f/8679b6acf63c41e285d9/?dl=1'
+# The official ImageNet-22K HorNet-L (GF) release (mmpretrain publishes
+# none): download https://cloud.tsinghua.edu.cn/f/8679b6acf63c41e285d9/?dl=1
+# (github.com/raoyongming/HorNet) to this path. Its global filters are sized
+# (14, 8) / (7, 4) for 224x224 inputs; like the official detector, this one
+# uses the larger (24, 13) / (12, 7) filters of 'large-gf384', and the loader
+# resizes the pretrained filters to fit.
+checkpoint = 'pretrained/hornet_large_gf_in22k.pth'
 
 model = dict(
     backbone=dict(

@@ -3,10 +3,12 @@
 custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 
-# mmpretrain publishes no HorNet-L weights: this is the official ImageNet-22K
-# release (github.com/raoyongming/HorNet, hornet_large_7x7_22k), which
-# mmhornet's loader converts on the fly.
-checkpoint = 'https://cloud.tsinghua.edu.cn/f/4de41e26cb254c28a61a/?dl=1'
+# mmpretrain publishes no HorNet-L weights. Download the official
+# ImageNet-22K release (github.com/raoyongming/HorNet, HorNet-L (7x7):
+# https://cloud.tsinghua.edu.cn/f/4de41e26cb254c28a61a/?dl=1) to this path;
+# mmhornet's loader converts it when training starts. (That URL has no file
+# name, so mmengine's URL loader cannot cache it: hence a local path.)
+checkpoint = 'pretrained/hornet_large_7x7_22k.pth'
 
 model = dict(
     backbone=dict(

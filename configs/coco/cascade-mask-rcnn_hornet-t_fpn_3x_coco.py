@@ -18,8 +18,3 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     neck=dict(in_channels=[64, 128, 256, 512]))
 
-# NOTE: lr 2e-4 (see the schedule) is for 16 images per iteration; layer-wise
-# decay 0.7 over HorNet's 12 layer ids as in the official recipe.
-optim_wrapper = dict(
-    optimizer=dict(lr=2e-4),
-    paramwise_cfg=dict(decay_rate=0.7, decay_type='layer_wise', num_layers=12))

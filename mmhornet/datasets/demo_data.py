@@ -41,10 +41,11 @@ uniformly in ``[min_size, max_size]`` for width and height independently.
 
 COCO (mmdet ``CocoDataset``): categories have ids ``1..6`` in
 :data:`DEMO_CLASSES` order; each annotation's ``segmentation`` is one polygon
-per connected part of the object's visible mask, with holes (the ring's, or
-one cut by an object lying on top) joined to the outline by a zero-width
-bridge, so pycocotools decodes it to exactly the visible mask. ``bbox`` is the
-mask's extent, ``area`` its pixel count, ``iscrowd`` 0. A config uses::
+per connected part of the object's visible mask, along its pixel edges,
+with holes (the ring's, or one cut by an object lying on top) joined to the
+outline by a zero-width bridge, so pycocotools decodes it to exactly the
+visible mask. ``bbox`` is the mask's extent, ``area`` its pixel count (also
+the polygons' area), ``iscrowd`` 0. A config uses::
 
     data_root='data/demo/coco/',
     ann_file='annotations/instances_train.json',   # or instances_val.json
@@ -323,8 +324,7 @@ def _draw_object(rng: np.random.Generator, h: int, w: int, label: int):
     Returns:
         tuple: ``(box, mask, texture)`` where ``box`` is the crop
         ``(x0, y0, x1, y1)`` holding the object, ``mask`` a bool array of the
-        crop's shape (h', w') and ``texture`` float32 (h', w', 3); or None if
-        the object falls outside the image.
+        crop's shape (h', w') and ``texture`` float32 (h', w', 3).
     """
     size_cap = min(MAX_OBJECT_SIZE, 0.45 * min(h, w))
     size = float(
@@ -339,8 +339,6 @@ def _draw_object(rng: np.random.Generator, h: int, w: int, label: int):
     reach = radius * np.sqrt(2) + 2
     x0, x1 = max(int(cx - reach), 0), min(int(cx + reach) + 1, w)
     y0, y1 = max(int(cy - reach), 0), min(int(cy + reach) + 1, h)
-    if x1 <= x0 or y1 <= y0:
-        return None
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
     u = dx * cos + dy * sin
@@ -380,9 +378,7 @@ def _render_scene(rng: np.random.Generator, h: int,
         objects = []
         for _ in range(int(rng.integers(1, MAX_OBJECTS + 1))):
             label = int(rng.integers(len(DEMO_CLASSES)))
-            obj = _draw_object(rng, h, w, label)
-            if obj is not None:
-                objects.append((label, ) + obj)
+            objects.append((label, ) + _draw_object(rng, h, w, label))
 
         # Decide top-down which objects stay visible enough to be drawn, so a
         # dropped object can never hide the ones below it.
@@ -426,11 +422,13 @@ def _render_scene(rng: np.random.Generator, h: int,
 def _mask_to_polygons(mask: np.ndarray, x0: int, y0: int) -> List[List[float]]:
     """COCO polygons that pycocotools rasterises back to exactly ``mask``.
 
-    The mask is traced at twice its resolution, so each polygon runs a quarter
-    pixel inside the outer pixel edges and is never ambiguous about a pixel
-    centre. Every hole is spliced into its outline with a zero-width bridge
-    (out and back along one segment): COCO merges the polygons of an object
-    by union, so a hole given as its own polygon would be filled in.
+    Each polygon runs along the outer edges of the mask's pixels, so its
+    shoelace area is the pixel count and nothing is ambiguous about a pixel
+    centre. (A contour traced on the mask itself would run through the
+    boundary pixels' centres, leaving out half of each.) Every hole is spliced
+    into its outline with a zero-width bridge (out and back along one
+    segment): COCO merges the polygons of an object by union, so a hole given
+    as its own polygon would be filled in.
 
     Args:
         mask (np.ndarray): Bool mask of shape (h, w), a crop of the image.
@@ -441,6 +439,8 @@ def _mask_to_polygons(mask: np.ndarray, x0: int, y0: int) -> List[List[float]]:
         list[list[float]]: Flat ``[x1, y1, x2, y2, ...]`` polygons in image
         pixels (COCO's convention: pixel ``i`` spans ``[i, i + 1]``).
     """
+    # Trace at twice the resolution: pixel k is sub-pixels 2k and 2k + 1, so
+    # a boundary sub-pixel u lies on the pixel edge (u + 1) // 2.
     up = np.repeat(np.repeat(mask.astype(np.uint8), 2, 0), 2, 1)
     contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP,
                                            cv2.CHAIN_APPROX_SIMPLE)
@@ -449,18 +449,19 @@ def _mask_to_polygons(mask: np.ndarray, x0: int, y0: int) -> List[List[float]]:
     for i, contour in enumerate(contours):
         if hierarchy[i][3] != -1:  # a hole; handled with its outline
             continue
-        poly = contour[:, 0, :].astype(np.float64)
+        poly = contour[:, 0, :].astype(np.int64)
         hole = hierarchy[i][2]
         while hole != -1:
-            pts = contours[hole][:, 0, :].astype(np.float64)
+            pts = contours[hole][:, 0, :].astype(np.int64)
             dist = ((poly[:, None] - pts[None])**2).sum(-1)
             a, b = np.unravel_index(int(dist.argmin()), dist.shape)
             poly = np.concatenate(
                 [poly[:a + 1], pts[b:], pts[:b + 1], poly[a:]])
             hole = hierarchy[hole][0]
-        # Traced point k of the doubled mask lies at k / 2 + 0.25 px.
-        poly = poly / 2 + 0.25 + np.array([x0, y0])
-        polygons.append(poly.ravel().tolist())
+        poly = (poly + 1) // 2 + np.array([x0, y0])
+        # Both sub-pixels of a pixel map to one edge: drop the repeats.
+        poly = poly[np.any(poly != np.roll(poly, 1, axis=0), axis=1)]
+        polygons.append(poly.astype(np.float64).ravel().tolist())
     return polygons
 
 

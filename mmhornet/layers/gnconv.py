@@ -26,20 +26,39 @@ import torch.nn.functional as F
 MIXER_TYPES = ('DW', 'GF')
 
 
-def _linear_1x1(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor."""
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+def _linear_1x1(conv: nn.Conv2d,
+                x: torch.Tensor,
+                scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor.
+
+    ``scale`` (per output channel) is folded into the weight and bias: a
+    ``(O, I)`` multiply instead of a pass over the whole activation.
+    """
+    weight, bias = conv.weight.flatten(1), conv.bias
+    if scale is not None:
+        weight = weight * scale[:, None]
+        bias = bias * scale if bias is not None else None
+    return F.linear(x, weight, bias)
 
 
-def _depthwise_nhwc(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+def _depthwise_nhwc(conv: nn.Conv2d,
+                    x: torch.Tensor,
+                    scale: Optional[float] = None) -> torch.Tensor:
     """Apply a (depthwise) ``nn.Conv2d`` to an ``(N, H, W, C)`` tensor.
 
     The permuted view is an NCHW tensor in channels-last memory, which the
-    CPU (oneDNN) and CUDA (cuDNN) kernels take without a layout copy; the
-    output is channels-last too, so the permute back is free.
+    CPU (oneDNN) and CUDA (cuDNN) kernels take without a layout copy when
+    ``x`` is contiguous; the output is channels-last too, so the permute back
+    is free. A scalar ``scale`` is folded into the weight and bias.
     """
+    weight, bias = conv.weight, conv.bias
+    if scale is not None and scale != 1.0:
+        weight = weight * scale
+        bias = bias * scale if bias is not None else None
     x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-    return conv(x).permute(0, 2, 3, 1)
+    x = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
+                 conv.groups)
+    return x.permute(0, 2, 3, 1)
 
 
 class GlobalLocalFilter(nn.Module):
@@ -131,8 +150,9 @@ class GlobalLocalFilter(nn.Module):
                 freq, s=(height, width), dim=(1, 2), norm='ortho')
         return out.to(x.dtype)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, H, W, C) -> (N, H, W, C), in ``x``'s dtype."""
+    def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """(N, H, W, C) -> (N, H, W, C), in ``x``'s dtype; the output is
+        multiplied by ``scale`` (folded into the last norm's affine)."""
         dtype = x.dtype
         x = self.pre_norm(x)
         half = self.dim // 2
@@ -141,7 +161,12 @@ class GlobalLocalFilter(nn.Module):
         # Interleave (local_0, global_0, local_1, ...) as the reference does
         # (cat on a new dim 2, then reshape): later layers depend on it.
         x = torch.stack((local, glob.to(local.dtype)), dim=-1).flatten(-2)
-        return self.post_norm(x).to(dtype)
+        norm = self.post_norm
+        weight, bias = norm.weight, norm.bias
+        if scale != 1.0:
+            weight, bias = weight * scale, bias * scale
+        x = F.layer_norm(x, norm.normalized_shape, weight, bias, norm.eps)
+        return x.to(dtype)
 
     def extra_repr(self) -> str:
         h, w = self.complex_weight.shape[1:3]
@@ -236,28 +261,39 @@ class GnConv(nn.Module):
         self.dims: List[int] = [dim // 2**i for i in range(order)][::-1]
         self.proj_in = nn.Conv2d(dim, 2 * dim, 1)
         self.dwconv = build_spatial_mixer(sum(self.dims), mixer_cfg)
+        # proj_out before projs: the reference's (and checkpoints') order.
+        self.proj_out = nn.Conv2d(dim, dim, 1)
         self.projs = nn.ModuleList(
             nn.Conv2d(self.dims[i], self.dims[i + 1], 1)
             for i in range(order - 1))
-        self.proj_out = nn.Conv2d(dim, dim, 1)
 
     def _mix(self, x: torch.Tensor) -> torch.Tensor:
+        """Spatial mixing times ``scale``, (N, H, W, C') -> (N, H, W, C')."""
         if isinstance(self.dwconv, GlobalLocalFilter):
-            return self.dwconv(x)
-        return _depthwise_nhwc(self.dwconv, x)
+            return self.dwconv(x, scale=self.scale)
+        return _depthwise_nhwc(self.dwconv, x, scale=self.scale)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) or (N, H, W, C) per ``data_format``, shape kept."""
+    def forward(self,
+                x: torch.Tensor,
+                out_scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(N, C, H, W) or (N, H, W, C) per ``data_format``, shape kept.
+
+        ``out_scale`` (C, ) multiplies the output channels (a block's layer
+        scale), folded into ``proj_out``.
+        """
         if self.data_format == 'channels_first':
             x = x.permute(0, 2, 3, 1)
-        x = _linear_1x1(self.proj_in, x)
-        gate, feats = x.split((self.dims[0], sum(self.dims)), dim=-1)
-        feats = self._mix(feats) * self.scale
+        # proj_in as two matmuls on row slices of its weight: the mixer's
+        # input comes out contiguous, so the depthwise conv needs no copy.
+        weight, bias = self.proj_in.weight.flatten(1), self.proj_in.bias
+        d0 = self.dims[0]
+        gate = F.linear(x, weight[:d0], bias[:d0])
+        feats = self._mix(F.linear(x, weight[d0:], bias[d0:]))
         qs = feats.split(self.dims, dim=-1)
         x = gate * qs[0]
         for proj, q in zip(self.projs, qs[1:]):
             x = _linear_1x1(proj, x) * q
-        x = _linear_1x1(self.proj_out, x)
+        x = _linear_1x1(self.proj_out, x, out_scale)
         if self.data_format == 'channels_first':
             x = x.permute(0, 3, 1, 2)
         return x

@@ -1,9 +1,9 @@
-"""Mixed precision for ``tools/train.py --amp`` on GPUs and on CPUs.
+"""Mixed precision for ``tools/train.py --amp``, on GPUs and on CPUs.
 
-mmengine's ``AmpOptimWrapper`` asserts that CUDA (or NPU/MLU/MUSA) is available, and fp16
-autocast brings nothing on a CPU, so on a CPU ``--amp`` selects
-:class:`CpuAmpOptimWrapper`: bfloat16 autocast, no loss scaling (bfloat16 has float32's
-exponent range).
+mmengine's ``AmpOptimWrapper`` asserts that CUDA (or NPU/MLU/MUSA) is
+available, and fp16 autocast brings nothing on a CPU, so on a CPU ``--amp``
+selects :class:`CpuAmpOptimWrapper`: bfloat16 autocast and no loss scaling
+(bfloat16 has float32's exponent range).
 """
 from contextlib import contextmanager
 
@@ -11,40 +11,43 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-from .config import ConfigKeyError
+from .config import ConfigOptionError
 
 
 @OPTIM_WRAPPERS.register_module()
 class CpuAmpOptimWrapper(OptimWrapper):
-    """An :class:`OptimWrapper` that runs forward and loss under CPU bfloat16 autocast.
+    """An :class:`OptimWrapper` running forward and loss in CPU autocast.
 
     Args:
-        dtype (str | torch.dtype): Autocast dtype; CPU autocast supports only bfloat16.
-            Defaults to 'bfloat16'.
-        **kwargs: passed to :class:`OptimWrapper`.
+        dtype (str | torch.dtype): Autocast dtype; CPU autocast supports only
+            bfloat16. Defaults to 'bfloat16'.
+        **kwargs: Passed to :class:`OptimWrapper`.
     """
 
     def __init__(self, dtype='bfloat16', **kwargs):
         if dtype not in ('bfloat16', torch.bfloat16):
-            raise ValueError(f'CPU autocast supports only bfloat16, got dtype={dtype!r}')
+            raise ValueError(
+                f'CPU autocast supports only bfloat16, got dtype={dtype!r}')
         super().__init__(**kwargs)
         self.cast_dtype = torch.bfloat16
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
-        """Gradient-accumulation context of :class:`OptimWrapper` plus bfloat16 autocast.
+        """:class:`OptimWrapper`'s context plus bfloat16 autocast.
 
         Args:
             model (torch.nn.Module): The training model.
         """
-        with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
+        with super().optim_context(model), torch.autocast(
+                'cpu', dtype=self.cast_dtype):
             yield
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Load the optimizer state; a GPU run's ``loss_scaler`` state has no use here.
+        """Load the optimizer state, dropping a GPU run's loss scaler.
 
         Args:
-            state_dict (dict): State of an :class:`OptimWrapper` or ``AmpOptimWrapper``.
+            state_dict (dict): State of an :class:`OptimWrapper` or an
+                ``AmpOptimWrapper``.
         """
         state_dict = dict(state_dict)
         state_dict.pop('loss_scaler', None)
@@ -52,10 +55,11 @@ class CpuAmpOptimWrapper(OptimWrapper):
 
 
 def enable_amp(cfg) -> str:
-    """Switch ``cfg.optim_wrapper`` to mixed precision for the current machine.
+    """Switch ``cfg.optim_wrapper`` to mixed precision for this machine.
 
-    With CUDA: ``AmpOptimWrapper`` with float16 autocast and ``loss_scale='dynamic'`` (as
-    mmdet's ``--amp``). Without: :class:`CpuAmpOptimWrapper` (bfloat16).
+    With CUDA: ``AmpOptimWrapper``, float16 autocast and
+    ``loss_scale='dynamic'``, as mmdet's ``--amp``. Without:
+    :class:`CpuAmpOptimWrapper` (bfloat16).
 
     Args:
         cfg (mmengine.Config): The config, changed in place.
@@ -64,7 +68,7 @@ def enable_amp(cfg) -> str:
         str: the optim wrapper type now in the config.
     """
     if 'optim_wrapper' not in cfg:
-        raise ConfigKeyError('--amp needs an `optim_wrapper` in the config')
+        raise ConfigOptionError('--amp needs an `optim_wrapper` in the config')
     wrapper = cfg.optim_wrapper
     if torch.cuda.is_available():
         wrapper.type = 'AmpOptimWrapper'

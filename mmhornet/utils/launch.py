@@ -1,11 +1,13 @@
-"""Distributed launch on machines without CUDA (gloo), for ``tools/train.py`` / ``test.py``.
+"""Distributed launch on machines without CUDA: gloo on CPU processes.
 
-mmengine 0.10.7's ``init_dist('pytorch' | 'slurm')`` calls ``torch.cuda.set_device``
-unconditionally and ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to
-``DistributedDataParallel``; both fail without a GPU. :func:`setup_distributed` therefore,
-on a CPU-only machine, initialises the process group itself with gloo (``Runner.setup_env``
-only calls ``init_dist`` when ``is_distributed()`` is still False) and points the config
-at :class:`CpuDistributedDataParallel`. With CUDA nothing changes: mmengine's NCCL path runs.
+mmengine 0.10.7's ``init_dist('pytorch' | 'slurm')`` calls
+``torch.cuda.set_device`` unconditionally, and ``Runner.wrap_model`` passes
+``device_ids=[LOCAL_RANK]`` to ``DistributedDataParallel``; both fail without
+a GPU. So on a CPU-only machine :func:`setup_distributed` initialises the
+process group itself, with gloo (``Runner.setup_env`` calls ``init_dist`` only
+while ``is_distributed()`` is False), and points the config's model wrapper
+at :class:`CpuDistributedDataParallel`. With CUDA nothing changes: mmengine's
+own NCCL path runs.
 """
 import datetime
 import logging
@@ -22,26 +24,30 @@ from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 
 CPU_WRAPPER = 'CpuDistributedDataParallel'
-_DDP_TYPES = ('MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel')
+_DDP_TYPES = ('MMDistributedDataParallel',
+              'mmengine.MMDistributedDataParallel')
 
 
 def _sync_bn_count(module: nn.Module) -> int:
-    return sum(isinstance(m, nn.SyncBatchNorm) or type(m).__name__ == 'SyncBatchNorm'
-               for m in module.modules())
+    # mmcv's MMSyncBN is no nn.SyncBatchNorm but shares the class name.
+    return sum(
+        isinstance(m, nn.SyncBatchNorm)
+        or type(m).__name__ == 'SyncBatchNorm' for m in module.modules())
 
 
 @MODEL_WRAPPERS.register_module()
 class CpuDistributedDataParallel(MMDistributedDataParallel):
     """:class:`MMDistributedDataParallel` for CPU processes on gloo.
 
-    ``DistributedDataParallel`` on CPU modules needs ``device_ids=None`` (mmengine passes
-    the local rank), and ``SyncBatchNorm`` only runs on GPUs, so its layers are reverted to
-    ``BatchNorm`` (each rank then normalises with its own batch statistics) with a warning.
+    ``DistributedDataParallel`` of a CPU module needs ``device_ids=None``
+    (mmengine passes the local rank), and ``SyncBatchNorm`` runs only on
+    GPUs, so its layers are reverted to ``BatchNorm`` with a warning: each
+    process then normalises with its own batch statistics.
 
     Args:
         module (nn.Module): The model to wrap.
-        **kwargs: passed to :class:`MMDistributedDataParallel`; ``device_ids`` and
-            ``output_device`` are dropped.
+        **kwargs: Passed to :class:`MMDistributedDataParallel`;
+            ``device_ids`` and ``output_device`` are dropped.
     """
 
     def __init__(self, module: nn.Module, **kwargs):
@@ -50,8 +56,9 @@ class CpuDistributedDataParallel(MMDistributedDataParallel):
         num_sync_bn = _sync_bn_count(module)
         if num_sync_bn:
             print_log(
-                f'SyncBatchNorm needs CUDA: reverting {num_sync_bn} SyncBN layer(s) to '
-                'BatchNorm for CPU training; each process normalises with its own batch',
+                f'SyncBatchNorm needs CUDA: reverting {num_sync_bn} SyncBN '
+                'layer(s) to BatchNorm for CPU training; each process '
+                'normalises with its own batch',
                 logger='current',
                 level=logging.WARNING)
             module = revert_sync_batchnorm(module)
@@ -59,7 +66,7 @@ class CpuDistributedDataParallel(MMDistributedDataParallel):
 
 
 def _expand_slurm_tasks_per_node(spec: str) -> List[int]:
-    """Expand ``SLURM_TASKS_PER_NODE`` such as ``'2(x3),1'`` to ``[2, 2, 2, 1]``."""
+    """Expand ``SLURM_TASKS_PER_NODE``: ``'2(x3),1'`` -> ``[2, 2, 2, 1]``."""
     counts: List[int] = []
     for part in spec.split(','):
         match = re.fullmatch(r'(\d+)(?:\(x(\d+)\))?', part.strip())
@@ -70,7 +77,8 @@ def _expand_slurm_tasks_per_node(spec: str) -> List[int]:
 
 
 def _slurm_env(port: Optional[int] = None) -> None:
-    """Set torch's env:// variables from Slurm's, as mmengine's ``_init_dist_slurm`` does."""
+    """Set torch's env:// variables from Slurm's, like mmengine's
+    ``_init_dist_slurm``: the first host of the job is the master."""
     node_list = os.environ['SLURM_NODELIST']
     hosts = subprocess.run(['scontrol', 'show', 'hostnames', node_list],
                            capture_output=True,
@@ -84,47 +92,58 @@ def _slurm_env(port: Optional[int] = None) -> None:
     os.environ['RANK'] = os.environ['SLURM_PROCID']
     os.environ['LOCAL_RANK'] = os.environ['SLURM_LOCALID']
     if 'SLURM_TASKS_PER_NODE' in os.environ:
-        per_node = _expand_slurm_tasks_per_node(os.environ['SLURM_TASKS_PER_NODE'])
-        os.environ['LOCAL_WORLD_SIZE'] = str(per_node[int(os.environ.get('SLURM_NODEID', 0))])
+        per_node = _expand_slurm_tasks_per_node(
+            os.environ['SLURM_TASKS_PER_NODE'])
+        node = int(os.environ.get('SLURM_NODEID', 0))
+        os.environ['LOCAL_WORLD_SIZE'] = str(per_node[node])
 
 
 def _mpi_env() -> None:
-    """Set torch's env:// variables from Open MPI's, as mmengine's ``_init_dist_mpi`` does."""
+    """Set torch's env:// variables from Open MPI's, like mmengine's
+    ``_init_dist_mpi``."""
     if 'MASTER_ADDR' not in os.environ:
-        raise KeyError('The launcher "mpi" needs MASTER_ADDR in the environment')
+        raise KeyError('the launcher "mpi" needs MASTER_ADDR in the '
+                       'environment')
     os.environ.setdefault('MASTER_PORT', '29500')
     os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
     os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
     os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
 
 
-def init_cpu_dist(launcher: str, timeout: Optional[float] = None, port: Optional[int] = None):
-    """Initialise the default process group with gloo, for processes without a GPU.
+def init_cpu_dist(launcher: str,
+                  timeout: Optional[float] = None,
+                  port: Optional[int] = None) -> None:
+    """Initialise the default process group with gloo (no GPU needed).
 
     Args:
-        launcher (str): ``'pytorch'`` (torchrun's env:// variables), ``'slurm'`` or ``'mpi'``.
-        timeout (float, optional): Collective timeout in seconds. Defaults to torch's.
-        port (int, optional): Master port for ``'slurm'``; else ``MASTER_PORT`` or 29500.
+        launcher (str): ``'pytorch'`` (torchrun's env:// variables),
+            ``'slurm'`` or ``'mpi'``.
+        timeout (float, optional): Collective timeout in seconds. Defaults
+            to torch's.
+        port (int, optional): Master port for ``'slurm'``. Defaults to
+            ``MASTER_PORT`` from the environment, else 29500.
     """
     if launcher == 'slurm':
         _slurm_env(port)
     elif launcher == 'mpi':
         _mpi_env()
     elif launcher != 'pytorch':
-        raise ValueError(f'Invalid launcher {launcher!r}; use pytorch, slurm or mpi')
+        raise ValueError(
+            f'invalid launcher {launcher!r}; use pytorch, slurm or mpi')
     kwargs = {}
     if timeout is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
-    torch_dist.init_process_group(backend='gloo', init_method='env://', **kwargs)
+    torch_dist.init_process_group(
+        backend='gloo', init_method='env://', **kwargs)
 
 
 def use_cpu_model_wrapper(cfg) -> None:
     """Point ``cfg.model_wrapper_cfg`` at :class:`CpuDistributedDataParallel`.
 
-    A config without ``model_wrapper_cfg`` gets mmengine's defaults for it
-    (``broadcast_buffers=False`` and the top-level ``find_unused_parameters``); one naming
-    ``MMDistributedDataParallel`` keeps its arguments. Another wrapper type is left alone
-    with a warning.
+    A config without ``model_wrapper_cfg`` gets the arguments mmengine would
+    use (``broadcast_buffers=False``, the top-level
+    ``find_unused_parameters``); one naming ``MMDistributedDataParallel``
+    keeps its arguments. Another wrapper type is kept, with a warning.
 
     Args:
         cfg (mmengine.Config): The config, changed in place.
@@ -139,8 +158,8 @@ def use_cpu_model_wrapper(cfg) -> None:
         wrapper['type'] = CPU_WRAPPER
     else:
         print_log(
-            f'model_wrapper_cfg.type={wrapper["type"]!r} is kept on CPU; it must not pass '
-            'device_ids to DistributedDataParallel',
+            f'model_wrapper_cfg.type={wrapper["type"]!r} is kept on CPU; it '
+            'must not pass device_ids to DistributedDataParallel',
             logger='current',
             level=logging.WARNING)
 
@@ -148,24 +167,32 @@ def use_cpu_model_wrapper(cfg) -> None:
 def setup_distributed(cfg, launcher: str) -> str:
     """Prepare distributed training or testing for ``launcher``.
 
-    ``'none'``, or any launcher with CUDA available: nothing to do, mmengine's own path
-    (NCCL) runs. Without CUDA: gloo is initialised here, ``cfg.env_cfg.dist_cfg.backend``
-    is set to ``'gloo'`` and the model wrapper to :class:`CpuDistributedDataParallel`.
+    ``'none'``, or any launcher with CUDA available: nothing to do,
+    mmengine's own path (NCCL) runs. Without CUDA: gloo is initialised here,
+    ``cfg.env_cfg.dist_cfg.backend`` set to ``'gloo'`` and the model wrapper
+    to :class:`CpuDistributedDataParallel`.
 
     Args:
         cfg (mmengine.Config): The config, changed in place.
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
 
     Returns:
-        str: the backend the run will use (``'none'`` for a single process).
+        str: the backend of the run, ``'none'`` for a single process.
     """
     if launcher == 'none':
         return 'none'
-    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if cfg.get('env_cfg') is None:
+        cfg.env_cfg = dict()
+    if cfg.env_cfg.get('dist_cfg') is None:
+        cfg.env_cfg.dist_cfg = dict()
+    dist_cfg = cfg.env_cfg.dist_cfg
     if torch.cuda.is_available():
         return dist_cfg.get('backend', 'nccl')
     if not torch_dist.is_initialized():
-        init_cpu_dist(launcher, timeout=dist_cfg.get('timeout'), port=dist_cfg.get('port'))
-    dist_cfg['backend'] = 'gloo'
+        init_cpu_dist(
+            launcher,
+            timeout=dist_cfg.get('timeout'),
+            port=dist_cfg.get('port'))
+    dist_cfg.backend = 'gloo'
     use_cpu_model_wrapper(cfg)
     return 'gloo'

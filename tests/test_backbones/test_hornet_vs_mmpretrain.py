@@ -28,7 +28,8 @@ def _randomized_mmpretrain(arch, out_indices, gap):
                 p.copy_(torch.rand_like(p) * 0.5 + 0.25)
             elif p.ndim == 1:
                 p.add_(torch.randn_like(p) * 0.1)
-    return ref.eval()
+    ref.eval()  # mmpretrain's train() returns None, so no chaining
+    return ref
 
 
 def _to_official(sd):

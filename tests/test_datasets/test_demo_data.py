@@ -40,6 +40,11 @@ def _mtimes(root):
     }
 
 
+def _shoelace(flat):
+    x, y = np.asarray(flat, float).reshape(-1, 2).T
+    return 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+
+
 def _load_json(path):
     with open(path, encoding='utf-8') as f:
         return json.load(f)
@@ -138,11 +143,14 @@ def test_annotations_match_pixels(demo, split, ade_split):
             mask = mask_utils.decode(
                 mask_utils.merge(mask_utils.frPyObjects(polygons, h,
                                                         w))).astype(bool)
-            # The polygons are traced so that pycocotools gives back the
-            # visible mask exactly; the 1% slack only keeps the test from
-            # depending on the rasteriser's rounding.
+            # The polygons run along pixel edges, so pycocotools gives back
+            # the visible mask exactly; the 1% slack only keeps the test from
+            # depending on the rasteriser's rounding. mmdet's PolygonMasks
+            # measures the polygons themselves (shoelace), which must agree.
             assert abs(int(mask.sum()) - ann['area']) <= max(
                 2, 0.01 * ann['area'])
+            assert sum(_shoelace(p) for p in polygons) == pytest.approx(
+                ann['area'], rel=0.01)
             assert ann['area'] >= 200
 
             x, y, bw, bh = ann['bbox']
@@ -178,6 +186,11 @@ def test_holes_are_kept():
     decoded = mask_utils.decode(
         mask_utils.merge(mask_utils.frPyObjects(polygons, 40, 50)))
     assert np.array_equal(decoded.astype(bool), mask)
+    assert sum(_shoelace(p) for p in polygons) == mask.sum()
+    # The second part is a 4x4 block: its outline is its four corners.
+    block = min(polygons, key=len)
+    assert sorted(zip(block[::2], block[1::2])) == [(2, 18), (2, 22), (6, 18),
+                                                    (6, 22)]
 
 
 @pytest.mark.parametrize('kwargs,error,match', [

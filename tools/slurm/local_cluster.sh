@@ -116,6 +116,10 @@ node_state() {
 do_start() {
     need_root start
     need_tools
+    # torch.distributed's master is the job's first host name (as in mmengine's Slurm launch).
+    getent hosts "$NODE" >/dev/null \
+        || echo "local_cluster.sh: warning: '$NODE' does not resolve; distributed jobs need it" \
+            "(e.g. '127.0.0.1 $NODE' in /etc/hosts)" >&2
     export SLURM_CONF=$CONF
     if pid_alive "$DIR/run/slurmctld.pid" && pid_alive "$DIR/run/slurmd.pid"; then
         echo "local_cluster.sh: already running" >&2

@@ -13,8 +13,7 @@ model = dict(
         arch='tiny',
         drop_path_rate=0.4,
         out_indices=(0, 1, 2, 3),
-        gap_before_final_norm=False,
-        init_cfg=None),
+        gap_before_final_norm=False),
     neck=dict(in_channels=[64, 128, 256, 512]),
     roi_head=dict(bbox_head=[
         dict(

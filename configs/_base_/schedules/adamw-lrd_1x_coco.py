@@ -1,14 +1,14 @@
-# AdamW with layer-wise lr decay (mmhornet.LearningRateDecayOptimWrapperConstructor)
-# on mmdet's 1x schedule: 12 epochs, lr x0.1 at epochs 8 and 11, linear
-# warm-up over the first 500 iterations from 0.001 x lr.
+# AdamW with layer-wise lr decay on mmdet's 1x schedule: 12 epochs, lr x0.1
+# at epochs 8 and 11, linear warm-up over the first 500 iterations from
+# 0.001 x lr. The constructor is mmhornet's: configs using this base import
+# mmhornet (custom_imports).
 _base_ = ['mmdet::_base_/schedules/schedule_1x.py']
-
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 
 optim_wrapper = dict(
     type='OptimWrapper',
     constructor='mmhornet.LearningRateDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(decay_rate=0.95, decay_type='layer_wise', num_layers=12),
+    paramwise_cfg=dict(
+        decay_rate=0.95, decay_type='layer_wise', num_layers=12),
     optimizer=dict(
         _delete_=True,
         type='AdamW',

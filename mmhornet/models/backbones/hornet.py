@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -159,9 +160,16 @@ class HorNetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, H, W, C) -> (N, H, W, C)."""
-        x = x + self.drop_path(self.gamma1(self.gnconv(self.norm1(x))))
-        y = self.pwconv2(self.act(self.pwconv1(self.norm2(x))))
-        return x + self.drop_path(self.gamma2(y))
+        # The layer scales are folded into the branches' last projections
+        # (an (O, I) weight multiply, not a pass over the activations).
+        g1 = getattr(self.gamma1, 'weight', None)
+        g2 = getattr(self.gamma2, 'weight', None)
+        x = x + self.drop_path(self.gnconv(self.norm1(x), out_scale=g1))
+        y = self.act(self.pwconv1(self.norm2(x)))
+        w2, b2 = self.pwconv2.weight, self.pwconv2.bias
+        if g2 is not None:
+            w2, b2 = w2 * g2[:, None], b2 * g2
+        return x + self.drop_path(F.linear(y, w2, b2))
 
 
 class Stem(nn.Sequential):

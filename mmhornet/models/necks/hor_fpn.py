@@ -31,12 +31,12 @@ class GnConvModule(GnConv):
     maps: HorFPN's replacement for a 3x3 ``ConvModule``.
 
     ``proj_in`` (1x1, C -> 2C), the spatial mixer, the recursive gating and
-    ``proj_out`` (1x1, C -> C) are :class:`~mmhornet.layers.GnConv`'s (so
-    the keys match the reference's ``GNConvModule`` up to its ``pws`` ->
-    ``projs``, as in the backbone). The block computes channels-last
-    internally: the input is permuted once, a LayerNorm runs on the
-    channels-last map, and the output is returned contiguous ``(N, C, H, W)``
-    because mmcv's RoI ops read their input as contiguous NCHW.
+    ``proj_out`` (1x1, C -> C) are :class:`~mmhornet.layers.GnConv`'s, run
+    channels-last (so the keys match the reference's ``GNConvModule`` up to
+    its ``pws`` -> ``projs``, as in the backbone). The input is made
+    channels-last once, a LayerNorm runs on the channels-last map, and the
+    output is returned contiguous ``(N, C, H, W)``, the layout mmcv's RoI ops
+    read.
 
     Args:
         channels (int): Channels ``C`` in and out.
@@ -46,11 +46,13 @@ class GnConvModule(GnConv):
             ``dict(type='GF', h=32, w=17)``. Defaults to 7x7 DW.
         scale (float): Scale of the mixer output. Defaults to 1.0 (the
             reference's neck does not scale).
-        proj_out (bool): Keep the final 1x1 projection. Defaults to True.
-        norm_cfg (dict, optional): Norm after g^nConv: a type mmcv's
-            ``build_norm_layer`` knows (``'BN'``, ``'SyncBN'``, ``'GN'``, ...)
-            or ``'LN2d'`` / ``'LN'`` (LayerNorm over channels). Defaults to
-            None.
+        proj_out (bool): End with the 1x1 output projection. Only True
+            (the official HorFPN's setting; :class:`GnConv` always has it)
+            is supported. Defaults to True.
+        norm_cfg (dict, optional): Norm after g^nConv: ``'LN2d'``
+            (:class:`~mmhornet.layers.LayerNorm2d`, computed on the
+            channels-last map) or a type mmcv's ``build_norm_layer`` knows
+            (``'BN'``, ``'SyncBN'``, ``'GN'``, ...). Defaults to None.
         act_cfg (dict, optional): Activation after the norm. Defaults to
             None.
     """
@@ -63,13 +65,15 @@ class GnConvModule(GnConv):
                  proj_out: bool = True,
                  norm_cfg: Optional[dict] = None,
                  act_cfg: Optional[dict] = None) -> None:
+        if proj_out is not True:
+            raise ValueError(
+                'GnConvModule needs proj_out=True: mmhornet.layers.GnConv '
+                'always ends with its 1x1 output projection (as the official '
+                f'HorFPN configs set); got proj_out={proj_out!r}.')
         if mixer_cfg is None:
             mixer_cfg = dict(type='DW', kernel_size=7)
         super().__init__(
             channels, order, mixer_cfg, scale, data_format='channels_last')
-        if not proj_out:
-            del self.proj_out
-            self.proj_out = None
         self.norm = None
         if norm_cfg is not None:
             self.norm = build_norm_layer(resolve_norm_cfg(norm_cfg),
@@ -79,16 +83,9 @@ class GnConvModule(GnConv):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, C, H, W)."""
-        x = x.permute(0, 2, 3, 1)
-        x = F.linear(x, self.proj_in.weight.flatten(1), self.proj_in.bias)
-        gate, feats = x.split((self.dims[0], sum(self.dims)), dim=-1)
-        qs = (self._mix(feats) * self.scale).split(self.dims, dim=-1)
-        x = gate * qs[0]
-        for proj, q in zip(self.projs, qs[1:]):
-            x = F.linear(x, proj.weight.flatten(1), proj.bias) * q
-        if self.proj_out is not None:
-            x = F.linear(x, self.proj_out.weight.flatten(1),
-                         self.proj_out.bias)
+        # One explicit channels-last copy: the 1x1 projections would each
+        # copy a permuted view.
+        x = super().forward(x.permute(0, 2, 3, 1).contiguous())
         layer_norm = isinstance(self.norm, nn.LayerNorm)
         if layer_norm:
             x = F.layer_norm(x, self.norm.normalized_shape, self.norm.weight,
@@ -99,10 +96,6 @@ class GnConvModule(GnConv):
         if self.act is not None:
             x = self.act(x)
         return x
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + \
-            f', proj_out={self.proj_out is not None}'
 
 
 def resolve_norm_cfg(norm_cfg: Optional[dict]) -> Optional[dict]:
@@ -158,7 +151,7 @@ class HorFPN(FPN):
         ``ceil(H / 2)`` (max-pooling, ``add_extra_convs=False``).
 
     Example:
-        >>> neck = HorFPN([16, 32], 16, num_outs=3, add_extra_convs='on_output')
+        >>> neck = HorFPN([16, 32], 16, 3, add_extra_convs='on_output')
         >>> outs = neck((torch.rand(1, 16, 28, 35), torch.rand(1, 32, 14, 18)))
         >>> [tuple(o.shape) for o in outs]
         [(1, 16, 28, 35), (1, 16, 14, 18), (1, 16, 7, 9)]

@@ -1,0 +1,17 @@
+# Swap the backbone of an unmodified mmdet config for HorNet: mmdet's Mask
+# R-CNN R-50 1x, everything but the backbone (and the neck's input widths)
+# left as it is.
+custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmhornet.HorNet',
+        arch='tiny',
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/hornet/hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth')),  # noqa
+    neck=dict(in_channels=[64, 128, 256, 512]))

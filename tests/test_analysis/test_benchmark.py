@@ -1,0 +1,72 @@
+"""tools/analysis/benchmark.py end to end on small archs: both
+implementations timed, outputs agreeing, every number positive. No timing
+comparisons: the CI machine's speed proves nothing."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = 'tools/analysis/benchmark.py'
+
+pytest.importorskip(
+    'mmpretrain.models.backbones',
+    reason='mmpretrain is part of the pinned stack (make test installs it)')
+
+
+def _run(tmp_path, *args):
+    out = tmp_path / 'bench.json'
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, *args, '--repeats', '1', '--warmup', '0',
+         '--threads', '1', '--json', str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout, json.loads(out.read_text())
+
+
+@pytest.mark.slow
+def test_benchmark_tiny_archs(tmp_path):
+    stdout, result = _run(tmp_path, '--tiny', '--size', '64', '--batch',
+                          '2', '--det-size', '64', '96',
+                          '--det-archs', 'tiny-gf-smoke')
+    rows = result['rows']
+    cases = {row['case'] for row in rows}
+    # 2 archs x (train, infer) + the detection-size case.
+    assert len(cases) == 5
+    assert any('det 64x96' in c for c in cases)
+    for case in cases:
+        impls = {row['impl']: row for row in rows if row['case'] == case}
+        assert set(impls) == {'mmhornet', 'mmpretrain'}
+        assert impls['mmhornet']['speedup_vs_mmpretrain'] > 0
+    assert result['all_agree'] is True
+    for row in rows:
+        assert row['agree'] and 0 <= row['agree_rel_err'] < 1e-5
+        assert row['median_ms'] > 0 and row['images_per_s'] > 0
+        assert row['min_ms'] <= row['median_ms'] <= row['max_ms']
+        if row['mode'] == 'train':
+            # CPU: activations saved for backward, a positive byte count.
+            assert row['memory_bytes'] > 0
+        else:
+            assert row['memory_bytes'] is None
+    # The markdown table names both implementations on every case.
+    table = [line for line in stdout.splitlines() if line.startswith('| ')]
+    assert table[0].startswith('| case | impl | median ms')
+    assert sum('| mmhornet |' in line for line in table) == 5
+    assert sum('| mmpretrain |' in line for line in table) == 5
+    assert 'saved for backward' in stdout
+
+
+@pytest.mark.slow
+def test_benchmark_json_arch(tmp_path):
+    arch = json.dumps(dict(
+        base_dim=8, depths=[1, 1, 1, 1], orders=[1, 2, 2, 3],
+        dw_cfg=[dict(type='DW', kernel_size=3)] * 2 +
+        [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)]))
+    _, result = _run(tmp_path, '--archs', arch, '--size', '64', '--batch',
+                     '1', '--modes', 'infer', '--no-det')
+    assert [row['impl'] for row in result['rows']] == [
+        'mmhornet', 'mmpretrain']
+    assert all(row['agree'] for row in result['rows'])
+    assert result['rows'][0]['arch'] == 'custom-0'

@@ -1,0 +1,286 @@
+"""Launchers: torchrun (dist_*.sh) and Slurm (slurm_*.sh) on CPU processes.
+
+The end-to-end tests train the toy model with two gloo processes and check
+that they trained one model: the same parameters on both ranks, equal to a
+single process trained on the global batch.
+"""
+import json
+import os
+import os.path as osp
+import pickle
+import shutil
+import subprocess
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel
+from torch import nn
+
+from mmhornet.utils import (CpuDistributedDataParallel, setup_distributed,
+                            use_cpu_model_wrapper)
+from mmhornet.utils.launch import _expand_slurm_tasks_per_node, _slurm_env
+
+from .helpers import REPO, TOY_CONFIG, free_port, load_record, run_tool
+
+SLURM_ENV = '/tmp/mmhornet-slurm/env'
+
+
+def assert_one_model(work_dir, reference_dir):
+    """Both ranks hold the same parameters, which equal those of the
+    single-process run on the global batch; the mean of the ranks' losses is
+    the loss of the global batch at every iteration."""
+    ranks = [load_record(work_dir, rank) for rank in (0, 1)]
+    reference = load_record(reference_dir)
+    assert [r['world_size'] for r in ranks] == [2, 2]
+    for name, param in ranks[0]['params'].items():
+        assert torch.equal(param, ranks[1]['params'][name]), name
+        torch.testing.assert_close(
+            param, reference['params'][name], rtol=1e-5, atol=1e-6)
+    assert sorted(ranks[0]['losses']) == list(range(1, 41))
+    for it in range(1, 41):
+        # The two ranks saw different halves of the global batch.
+        assert ranks[0]['losses'][it] != ranks[1]['losses'][it]
+        mean = (ranks[0]['losses'][it] + ranks[1]['losses'][it]) / 2
+        assert mean == pytest.approx(reference['losses'][it], rel=1e-5)
+    # mmengine logs rank 0's loss (its half of the global batch).
+    scalars = [
+        json.loads(line)
+        for line in open(next(_find(work_dir, 'scalars.json')))
+        if 'loss' in line
+    ]
+    assert len(scalars) == 40
+    for row in scalars:
+        assert row['loss'] == pytest.approx(
+            ranks[0]['losses'][row['iter']], rel=1e-4)
+
+
+def _find(root, name):
+    for folder, _, files in os.walk(root):
+        if name in files:
+            yield osp.join(folder, name)
+
+
+def assert_test_results(out_file, log):
+    """All 64 test samples gathered from the two ranks, evaluated once."""
+    with open(out_file, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 64
+    labels = torch.stack([r['label'] for r in results])
+    assert torch.unique(labels, dim=0).shape[0] == 64
+    assert 'mse:' in log
+
+
+@pytest.mark.slow
+def test_dist_train_and_test_on_cpu(tmp_path, reference_batch8):
+    work_dir = str(tmp_path / 'work')
+    log = run_tool(
+        ['tools/dist_train.sh', TOY_CONFIG, '2', '--work-dir', work_dir],
+        timeout=180,
+        PORT=free_port())
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    assert_one_model(work_dir, reference_batch8)
+
+    out = str(tmp_path / 'results.pkl')
+    log = run_tool([
+        'tools/dist_test.sh', TOY_CONFIG,
+        osp.join(work_dir, 'iter_40.pth'), '2', '--out', out, '--work-dir',
+        str(tmp_path / 'test')
+    ],
+                   timeout=180,
+                   PORT=free_port())
+    assert_test_results(out, log)
+
+
+def slurm_conf():
+    """SLURM_CONF of a running cluster (tools/slurm/local_cluster.sh)."""
+    if shutil.which('sinfo') is None:
+        pytest.skip('Slurm is not installed (no sinfo); install and start '
+                    'one with tools/slurm/local_cluster.sh install && '
+                    'tools/slurm/local_cluster.sh start')
+    conf = os.environ.get('SLURM_CONF')
+    if conf is None and osp.exists(SLURM_ENV):
+        with open(SLURM_ENV) as f:
+            conf = f.read().strip().split('=', 1)[1]
+    env = dict(os.environ, **({'SLURM_CONF': conf} if conf else {}))
+    proc = subprocess.run(['sinfo', '-h', '-p', 'debug', '-o', '%a %D %C'],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=15)
+    assert proc.returncode == 0 and proc.stdout.startswith('up'), (
+        'sinfo is installed but no Slurm partition "debug" answers; start '
+        'the local cluster: eval "$(tools/slurm/local_cluster.sh start)"\n'
+        f'{proc.stdout}{proc.stderr}')
+    return conf
+
+
+@pytest.mark.slow
+def test_slurm_train_and_test_on_cpu(tmp_path, reference_batch8):
+    conf = slurm_conf()
+    env = dict(GPUS=2, GPUS_PER_NODE=0, CPUS_PER_TASK=1)
+    if conf:
+        env['SLURM_CONF'] = conf
+    work_dir = str(tmp_path / 'work')
+    # srun queues, silently, while the node lacks CPUs: always a timeout.
+    log = run_tool([
+        'timeout', '170', 'tools/slurm_train.sh', 'debug', 'mmhornet-test',
+        TOY_CONFIG, work_dir
+    ],
+                   timeout=180,
+                   MASTER_PORT=free_port(),
+                   **env)
+    assert '--gres' not in log
+    assert 'Distributed launcher: slurm' in log
+    assert_one_model(work_dir, reference_batch8)
+
+    out = str(tmp_path / 'results.pkl')
+    log = run_tool([
+        'timeout', '170', 'tools/slurm_test.sh', 'debug', 'mmhornet-test',
+        TOY_CONFIG,
+        osp.join(work_dir, 'iter_40.pth'), '--out', out, '--work-dir',
+        str(tmp_path / 'test')
+    ],
+                   timeout=180,
+                   MASTER_PORT=free_port(),
+                   **env)
+    assert_test_results(out, log)
+
+
+def test_slurm_scripts_request_gpus_when_asked(tmp_path):
+    """With GPUS_PER_NODE > 0 the srun line is mmdet's, --gres included."""
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'srun').write_text('#!/bin/sh\necho "srun $*"\n')
+    (fake / 'srun').chmod(0o755)
+    path = f'{fake}{os.pathsep}{os.environ["PATH"]}'
+    out = run_tool(['tools/slurm_train.sh', 'p', 'j', 'c.py', 'w', '--amp'],
+                   PATH=path,
+                   GPUS=16,
+                   GPUS_PER_NODE=8)
+    line = [ln for ln in out.splitlines() if ln.startswith('srun')][-1]
+    assert line.startswith('srun -p p --job-name=j --gres=gpu:8 '
+                           '--ntasks-per-node=8 --ntasks=16 '
+                           '--cpus-per-task=5 --kill-on-bad-exit=1 ')
+    assert line.endswith('tools/train.py c.py --work-dir=w '
+                         '--launcher=slurm --amp')
+    out = run_tool(['tools/slurm_test.sh', 'p', 'j', 'c.py', 'x.pth'],
+                   PATH=path,
+                   GPUS=2,
+                   GPUS_PER_NODE=0)
+    line = [ln for ln in out.splitlines() if ln.startswith('srun')][-1]
+    assert '--gres' not in line and '--ntasks-per-node' not in line
+    assert line.endswith('tools/test.py c.py x.pth --launcher=slurm')
+
+
+def test_slurm_tasks_per_node():
+    assert _expand_slurm_tasks_per_node('2') == [2]
+    assert _expand_slurm_tasks_per_node('2(x3),1') == [2, 2, 2, 1]
+    with pytest.raises(ValueError, match='cannot parse'):
+        _expand_slurm_tasks_per_node('two')
+
+
+def test_slurm_env(monkeypatch, tmp_path):
+    """Slurm's variables become torch's env:// ones, as in mmengine."""
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'scontrol').write_text('#!/bin/sh\nprintf "node7\\nnode8\\n"\n')
+    (fake / 'scontrol').chmod(0o755)
+    monkeypatch.setenv('PATH', f'{fake}{os.pathsep}{os.environ["PATH"]}')
+    for key in ('MASTER_ADDR', 'MASTER_PORT', 'LOCAL_WORLD_SIZE'):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv('SLURM_NODELIST', 'node[7-8]')
+    monkeypatch.setenv('SLURM_NTASKS', '5')
+    monkeypatch.setenv('SLURM_PROCID', '4')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    monkeypatch.setenv('SLURM_NODEID', '1')
+    monkeypatch.setenv('SLURM_TASKS_PER_NODE', '3,2')
+    for key in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK'):
+        monkeypatch.setenv(key, 'unset')
+    _slurm_env(port=None)
+    assert os.environ['MASTER_ADDR'] == 'node7'
+    assert os.environ['MASTER_PORT'] == '29500'
+    assert os.environ['WORLD_SIZE'] == '5'
+    assert os.environ['RANK'] == '4'
+    assert os.environ['LOCAL_RANK'] == '1'
+    assert os.environ['LOCAL_WORLD_SIZE'] == '2'
+    _slurm_env(port=12345)
+    assert os.environ['MASTER_PORT'] == '12345'
+
+
+def test_cpu_model_wrapper_config():
+    cfg = Config(dict(find_unused_parameters=True))
+    use_cpu_model_wrapper(cfg)
+    assert cfg.model_wrapper_cfg == dict(
+        type='CpuDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=True)
+    cfg = Config(
+        dict(
+            model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel', detect_anomalous_params=1)))
+    use_cpu_model_wrapper(cfg)
+    assert cfg.model_wrapper_cfg == dict(
+        type='CpuDistributedDataParallel', detect_anomalous_params=1)
+    cfg = Config(dict(model_wrapper_cfg=dict(type='MyWrapper')))
+    use_cpu_model_wrapper(cfg)
+    assert cfg.model_wrapper_cfg == dict(type='MyWrapper')
+
+
+def test_single_process_needs_no_setup():
+    cfg = Config(dict())
+    assert setup_distributed(cfg, 'none') == 'none'
+    assert 'model_wrapper_cfg' not in cfg
+
+
+@pytest.fixture
+def gloo_group(tmp_path):
+    """A one-process gloo group, as the CPU launch path creates."""
+    torch_dist.init_process_group(
+        'gloo',
+        init_method=f'file://{tmp_path / "store"}',
+        rank=0,
+        world_size=1)
+    yield
+    torch_dist.destroy_process_group()
+
+
+class SyncBNNet(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.SyncBatchNorm(4)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+def test_cpu_ddp_reverts_sync_bn_and_trains(gloo_group):
+    model = SyncBNNet()
+    weight = model.bn.weight
+    wrapped = CpuDistributedDataParallel(
+        module=model, device_ids=[0], broadcast_buffers=False)
+    assert isinstance(wrapped, MMDistributedDataParallel)
+    assert wrapped.device_ids is None
+    assert not any(
+        isinstance(m, nn.SyncBatchNorm) for m in wrapped.module.modules())
+    assert isinstance(wrapped.module.bn, nn.modules.batchnorm._BatchNorm)
+    # The learnt affine parameters are carried over, not re-initialised.
+    assert wrapped.module.bn.weight is weight
+    out = wrapped(torch.randn(2, 3, 9, 7))
+    out.sum().backward()
+    assert wrapped.module.conv.weight.grad is not None
+    # SyncBN itself fails on CPU tensors: the reason for the revert.
+    with pytest.raises(ValueError, match='SyncBatchNorm expected input'):
+        SyncBNNet()(torch.randn(2, 3, 9, 7))
+
+
+def test_launch_scripts_print_usage():
+    proc = subprocess.run(['tools/dist_train.sh', 'only_config'],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert 'usage: tools/dist_train.sh CONFIG GPUS' in proc.stderr

@@ -1,0 +1,405 @@
+"""Speed and memory of mmhornet's HorNet against mmpretrain's, same weights.
+
+Both backbones are built in one process with identical weights (mmpretrain's
+state dict loaded strictly into mmhornet's; layer scales ``gamma*`` drawn
+from U(0.25, 0.75) so the blocks matter), their fp32 outputs are checked to
+agree (max relative error < 1e-5), then each case is timed with the two
+implementations interleaved round by round (the order alternates, A B B A
+..., so neither always runs second), after warm-up rounds. The CPU of a
+shared machine is noisy: read the median with its spread, not one number.
+
+Cases (per arch): ``train`` = zero_grad + forward + backward + AdamW step on
+a ``--size`` batch of ``--batch`` images (backbone only, pooled output,
+loss = mean square); ``infer`` = forward under ``torch.inference_mode``;
+``det`` = inference of one ``--det-size`` image with all four stage outputs
+(``out_indices=(0, 1, 2, 3)``, ``gap_before_final_norm=False``), the
+detection setting.
+
+Memory: on CUDA the peak ``torch.cuda.max_memory_allocated`` over the timed
+runs (weights and optimizer state included); on CPU, for train cases only,
+the bytes of the tensors autograd saves for backward in one step (counted
+with ``torch.autograd.graph.saved_tensors_hooks``, each storage once,
+parameters excluded): the activation memory of training, which the CPU
+allocator cannot report.
+
+Examples:
+    python tools/analysis/benchmark.py                      # T, T-GF, b4
+    python tools/analysis/benchmark.py --archs small --batch 8 --no-det
+    python tools/analysis/benchmark.py --device cuda --amp --batch 64
+    python tools/analysis/benchmark.py --tiny --size 64 --det-size 64 96 \
+        --repeats 1 --warmup 0 --json out.json
+"""
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from contextlib import nullcontext
+
+import torch
+from mmengine.logging import MMLogger
+
+IMPLS = ('mmhornet', 'mmpretrain')
+TOLERANCE = 1e-5
+# Small archs for smoke tests: a 7x7 one and a GF one.
+TINY_ARCHS = {
+    'tiny-dw-smoke': dict(
+        base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
+        dw_cfg=[dict(type='DW', kernel_size=7)] * 4),
+    'tiny-gf-smoke': dict(
+        base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
+        dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+        [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)]),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--archs', nargs='+', default=['tiny', 'tiny-gf'],
+        help='preset names (tiny, t-gf, small, ...) or JSON arch dicts '
+        '(default: tiny tiny-gf)')
+    parser.add_argument('--tiny', action='store_true',
+                        help='use two small smoke-test archs (DW and GF) '
+                        'instead of --archs')
+    parser.add_argument('--batch', type=int, default=4,
+                        help='images per train / infer step (default 4)')
+    parser.add_argument('--size', type=int, nargs='+', default=[224],
+                        help='train / infer input H [W] (default 224)')
+    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
+                        choices=['train', 'infer'],
+                        help='classification-size cases (default both)')
+    parser.add_argument('--det-size', type=int, nargs=2, default=[800, 1216],
+                        metavar=('H', 'W'),
+                        help='detection inference input (default 800 1216)')
+    parser.add_argument('--det-batch', type=int, default=1)
+    parser.add_argument('--det-archs', nargs='+', default=None,
+                        help='archs for the detection case (default: '
+                        'the first of --archs)')
+    parser.add_argument('--no-det', action='store_true',
+                        help='skip the detection-size case')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed rounds per case (default 5)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed rounds first (default 1)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', action='store_true',
+                        help='autocast: bf16 on CPU, --amp-dtype on CUDA')
+    parser.add_argument('--amp-dtype', default='fp16',
+                        choices=['fp16', 'bf16'],
+                        help='CUDA autocast dtype (default fp16, with a '
+                        'GradScaler for training)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (default: torch default)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--json', help='write all results here')
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error('--repeats must be >= 1 and --warmup >= 0')
+    if len(args.size) not in (1, 2):
+        parser.error('--size takes H or H W')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda but CUDA is not available')
+    return args
+
+
+def parse_arch(text):
+    """A preset name, or a JSON arch dict (its name is then 'custom-N')."""
+    text = text.strip()
+    if text.startswith('{'):
+        return json.loads(text)
+    return text
+
+
+def arch_label(name):
+    short = {'tiny': 'T', 'small': 'S', 'base': 'B', 'large': 'L'}
+    base, _, rest = name.partition('-')
+    return short.get(base, base) + ('-' + rest.upper() if rest else '')
+
+
+def build_pair(arch, seed, **kwargs):
+    """mmpretrain's and mmhornet's HorNet with the same weights."""
+    from mmpretrain.models.backbones import HorNet as MMPretrainHorNet
+
+    from mmhornet.models.backbones.hornet import ARCH_ALIASES, HorNet
+    ref_arch = ARCH_ALIASES.get(arch.lower(), arch.lower()) \
+        if isinstance(arch, str) else arch
+    torch.manual_seed(seed)
+    ref = MMPretrainHorNet(arch=ref_arch, **kwargs)
+    with torch.no_grad():
+        for name, p in ref.named_parameters():
+            if 'gamma' in name:
+                # The 1e-6 default would make every block an identity.
+                p.uniform_(0.25, 0.75)
+    ours = HorNet(arch=arch, **kwargs)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    return {'mmhornet': ours, 'mmpretrain': ref}
+
+
+def rel_err(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
+
+
+def check_agreement(models, x):
+    """Max relative error of mmhornet's outputs vs mmpretrain's (fp32)."""
+    outs = {}
+    for impl, model in models.items():
+        model.eval()
+        with torch.no_grad():
+            outs[impl] = model(x)
+    return max(
+        rel_err(a.float(), b.float())
+        for a, b in zip(outs['mmhornet'], outs['mmpretrain']))
+
+
+def saved_activation_bytes(step, params):
+    """Bytes of the tensors autograd saves during ``step()``: one count per
+    storage, parameters' storages excluded."""
+    param_ptrs = {p.untyped_storage().data_ptr() for p in params}
+    seen = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        ptr = storage.data_ptr()
+        if ptr not in param_ptrs:
+            seen[ptr] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        step()
+    return sum(seen.values())
+
+
+class Runner:
+    """The timed steps of one model for one case."""
+
+    def __init__(self, model, mode, x, device, amp_dtype):
+        self.model = model
+        self.mode = mode
+        self.x = x
+        self.device = device
+        self.amp_dtype = amp_dtype
+        self.scaler = None
+        if mode == 'train':
+            model.train()
+            self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+            if amp_dtype == torch.float16 and device.type == 'cuda':
+                self.scaler = torch.amp.GradScaler('cuda')
+        else:
+            model.eval()
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def train_step(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            outs = self.model(self.x)
+            loss = sum(o.float().square().mean() for o in outs)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+
+    def infer_step(self):
+        with torch.inference_mode(), self._autocast():
+            self.model(self.x)
+
+    def step(self):
+        if self.mode == 'train':
+            self.train_step()
+        else:
+            self.infer_step()
+
+    def timed(self):
+        sync = torch.cuda.synchronize if self.device.type == 'cuda' \
+            else (lambda: None)
+        sync()
+        start = time.perf_counter()
+        self.step()
+        sync()
+        return (time.perf_counter() - start) * 1e3
+
+    def memory(self):
+        """Saved-for-backward bytes (CPU train), else None."""
+        if self.device.type == 'cuda' or self.mode != 'train':
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+
+        def forward_backward():
+            with self._autocast():
+                outs = self.model(self.x)
+                loss = sum(o.float().square().mean() for o in outs)
+            loss.backward()
+
+        nbytes = saved_activation_bytes(forward_backward,
+                                        list(self.model.parameters()))
+        self.optimizer.zero_grad(set_to_none=True)
+        return nbytes
+
+
+def summarize(times):
+    times = sorted(times)
+    if len(times) >= 2:
+        q1, _, q3 = statistics.quantiles(times, n=4, method='inclusive')
+    else:
+        q1 = q3 = times[0]
+    return dict(median=statistics.median(times), p25=q1, p75=q3,
+                min=times[0], max=times[-1], times=times)
+
+
+def run_case(case, args, device, amp_dtype, logger):
+    """Build, check, time one case; return its two result rows."""
+    models = build_pair(case['arch'], args.seed, **case['kwargs'])
+    torch.manual_seed(args.seed + 1)
+    x = torch.randn(case['batch'], 3, *case['shape'])
+    err = check_agreement(models, x)
+    logger.info(f"{case['name']}: max relative error mmhornet vs mmpretrain "
+                f'(fp32) = {err:.2e} '
+                f"({'OK' if err < TOLERANCE else 'FAIL'}, < {TOLERANCE:g})")
+    x = x.to(device)
+    runners = {}
+    for impl, model in models.items():
+        model.to(device)
+        runners[impl] = Runner(model, case['mode'], x, device, amp_dtype)
+    times = {impl: [] for impl in IMPLS}
+    peak = {impl: 0 for impl in IMPLS}
+    for r in range(args.warmup + args.repeats):
+        order = IMPLS if r % 2 == 0 else IMPLS[::-1]
+        for impl in order:
+            if device.type == 'cuda':
+                torch.cuda.reset_peak_memory_stats(device)
+            ms = runners[impl].timed()
+            if r >= args.warmup:
+                times[impl].append(ms)
+                if device.type == 'cuda':
+                    peak[impl] = max(peak[impl],
+                                     torch.cuda.max_memory_allocated(device))
+    rows = []
+    for impl in IMPLS:
+        stats = summarize(times[impl])
+        memory = peak[impl] if device.type == 'cuda' \
+            else runners[impl].memory()
+        rows.append(dict(
+            case=case['name'], arch=case['arch_name'], mode=case['mode'],
+            impl=impl, batch=case['batch'], shape=list(case['shape']),
+            agree_rel_err=err, agree=err < TOLERANCE,
+            images_per_s=case['batch'] * 1e3 / stats['median'],
+            memory_bytes=memory, **{f'{k}_ms': v
+                                    for k, v in stats.items()}))
+    speedup = rows[1]['median_ms'] / rows[0]['median_ms']
+    rows[0]['speedup_vs_mmpretrain'] = speedup
+    del models, runners
+    return rows
+
+
+def make_cases(args):
+    if args.tiny:
+        archs = [(name, arch) for name, arch in TINY_ARCHS.items()]
+    else:
+        archs = []
+        for i, text in enumerate(args.archs):
+            arch = parse_arch(text)
+            archs.append((arch if isinstance(arch, str) else f'custom-{i}',
+                          arch))
+    size = tuple(args.size * 2 if len(args.size) == 1 else args.size)
+    cls_kwargs = dict(out_indices=(3, ), gap_before_final_norm=True)
+    cases = []
+    for name, arch in archs:
+        for mode in args.modes:
+            cases.append(dict(
+                name=f'{arch_label(name)} {size[0]}x{size[1]} '
+                f'b{args.batch} {mode}', arch=arch, arch_name=name,
+                mode=mode, batch=args.batch, shape=size,
+                kwargs=cls_kwargs))
+    if not args.no_det:
+        det_names = args.det_archs or [archs[0][0]]
+        lookup = dict(archs)
+        for name in det_names:
+            arch = lookup.get(name, parse_arch(name))
+            h, w = args.det_size
+            cases.append(dict(
+                name=f'{arch_label(name)} det {h}x{w} b{args.det_batch} '
+                'infer', arch=arch, arch_name=name, mode='infer',
+                batch=args.det_batch, shape=(h, w),
+                kwargs=dict(out_indices=(0, 1, 2, 3),
+                            gap_before_final_norm=False)))
+    return cases
+
+
+def fmt_bytes(n):
+    if n is None:
+        return 'n/a'
+    return f'{n / 2**20:.1f} MiB'
+
+
+def table(rows, device):
+    mem_name = 'peak CUDA mem' if device.type == 'cuda' \
+        else 'saved-for-bwd'
+    lines = [
+        f'| case | impl | median ms | IQR ms | min-max ms | img/s | '
+        f'{mem_name} | speed-up |',
+        '|---|---|---:|---:|---:|---:|---:|---:|'
+    ]
+    for row in rows:
+        speedup = row.get('speedup_vs_mmpretrain')
+        lines.append(
+            f"| {row['case']} | {row['impl']} | {row['median_ms']:.1f} | "
+            f"{row['p25_ms']:.1f}-{row['p75_ms']:.1f} | "
+            f"{row['min_ms']:.1f}-{row['max_ms']:.1f} | "
+            f"{row['images_per_s']:.2f} | {fmt_bytes(row['memory_bytes'])} "
+            f"| {f'{speedup:.2f}x' if speedup else ''} |")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logger = MMLogger.get_instance(
+        'mmhornet-benchmark', logger_name='mmhornet', log_level='INFO')
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    amp_dtype = None
+    if args.amp:
+        amp_dtype = torch.bfloat16 if device.type == 'cpu' or \
+            args.amp_dtype == 'bf16' else torch.float16
+    env = dict(
+        torch=torch.__version__, device=str(device),
+        device_name=torch.cuda.get_device_name(device)
+        if device.type == 'cuda' else platform.processor() or 'cpu',
+        threads=torch.get_num_threads(), amp=str(amp_dtype),
+        repeats=args.repeats, warmup=args.warmup)
+    logger.info(f'benchmark settings: {env}')
+    rows = []
+    for case in make_cases(args):
+        rows.extend(run_case(case, args, device, amp_dtype, logger))
+    memory_note = (
+        'memory: peak torch.cuda.max_memory_allocated over the timed runs'
+        if device.type == 'cuda' else
+        'memory: bytes of activations saved for backward in one train step '
+        '(saved_tensors_hooks, each storage once, parameters excluded); '
+        'n/a for inference on CPU')
+    logger.info(
+        '\n' + table(rows, device) + '\nspeed-up = mmpretrain median / '
+        'mmhornet median; times per step (batch) in ms, '
+        f'{args.repeats} timed rounds after {args.warmup} warm-up, '
+        'interleaved.\n' + memory_note)
+    all_agree = all(row['agree'] for row in rows)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(env=env, all_agree=all_agree, tolerance=TOLERANCE,
+                           memory=memory_note, rows=rows), f, indent=2)
+    if not all_agree:
+        logger.error('mmhornet and mmpretrain outputs disagree (see above)')
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
