@@ -22,7 +22,7 @@ model = dict(
     auxiliary_head=dict(in_channels=768),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(426, 426)))
 
-optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.8, num_layers=12))
+optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.8))
 
 # NOTE: 8 GPUs x 2 images; the lr is set for this total of 16.
 train_dataloader = dict(batch_size=2)

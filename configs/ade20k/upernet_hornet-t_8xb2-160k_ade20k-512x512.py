@@ -8,17 +8,16 @@ _base_ = [
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 checkpoint_file = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth'  # noqa
+# The base model is HorNet-T (drop path 0.4); this adds its weights and the
+# sliding-window test.
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        arch='tiny',
-        drop_path_rate=0.4,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint_file)),
-    decode_head=dict(in_channels=[64, 128, 256, 512]),
-    auxiliary_head=dict(in_channels=256),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
 
-optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.9, num_layers=6))
+# Stage-wise lr decay over 6 layer ids for the tiny model (12 for the rest).
+optim_wrapper = dict(paramwise_cfg=dict(num_layers=6))
 
 # NOTE: 8 GPUs x 2 images; the lr is set for this total of 16.
 train_dataloader = dict(batch_size=2)

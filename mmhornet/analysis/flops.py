@@ -15,8 +15,9 @@ global filter (GF) does in the Fourier domain, so this module adds:
   the transformed sizes of the real signal) costs ``2.5 * N * log2(N)`` real
   FLOPs (half the classic ``5 N log2 N`` of a complex radix-2 FFT), per
   channel and image; a complex FFT ``5 * N * log2(N)``.
-* ``aten::mul`` with a complex operand (the learnable filter): 6 real FLOPs
-  (4 multiplies, 2 adds) per complex output element.
+* ``aten::mul`` of two complex tensors (spectrum x learnable filter): 6 real
+  FLOPs (4 multiplies, 2 adds) per complex output element (2 if one operand
+  is real).
 
 Real FLOPs are halved into **MAC-equivalents** (1 MAC = 2 FLOPs), the unit of
 every number here, so the FFT part can sit next to the convolution count:
@@ -127,12 +128,16 @@ def fft_flop_handle(op: str):
 
 
 def mul_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
-    """``aten::mul``: complex -> ``fft_filter`` (3 MACs per element), real
-    -> ``elementwise_mul`` (1 per element, not in the paper's count)."""
+    """``aten::mul``: complex x complex -> ``fft_filter``, 3 MACs per
+    element (complex x real: 2 real multiplies, 1); real -> ``elementwise_mul``
+    (1 per element, not in the paper's count)."""
     shape = get_shape(outputs[0])
     numel = math.prod(shape) if shape is not None else 0
-    if any(_is_complex(v) for v in inputs[:2]):
+    complex_operands = sum(_is_complex(v) for v in inputs[:2])
+    if complex_operands == 2:
         return Counter({'fft_filter': _COMPLEX_MUL_MACS * numel})
+    if complex_operands == 1:
+        return Counter({'fft_filter': numel})
     return Counter({'elementwise_mul': numel})
 
 
@@ -218,9 +223,9 @@ class FlopReport:
         lines = [f'{self.name}, input {tuple(self.input_shape)}']
         lines += [f'  {k:<{width}}  {v:>12}' for k, v in rows]
         if self.skipped:
-            lines.append('  skipped (0 by the fvcore convention): ' + ', '.join(
-                f'{op.replace("aten::", "")} x{n}'
-                for op, n in sorted(self.skipped.items())))
+            skipped = ', '.join(f'{op.replace("aten::", "")} x{n}'
+                                for op, n in sorted(self.skipped.items()))
+            lines.append(f'  skipped (0 by the fvcore convention): {skipped}')
         return '\n'.join(lines)
 
 
@@ -338,7 +343,9 @@ def classifier_flops(arch: Union[str, dict],
 def _pad_shape(model: nn.Module, shape: Tuple[int, int]) -> Tuple[int, int]:
     """The input size after the data preprocessor's padding, if any."""
     pre = getattr(model, 'data_preprocessor', None)
-    divisor = getattr(pre, 'pad_size_divisor', 1) or 1
+    # mmdet / mmpretrain call it pad_size_divisor, mmseg size_divisor.
+    divisor = getattr(pre, 'pad_size_divisor', None) or \
+        getattr(pre, 'size_divisor', None) or 1
     size = getattr(pre, 'size', None)
     if size is not None:
         return tuple(max(s, t) for s, t in zip(shape, size))
@@ -385,7 +392,8 @@ def build_from_config(cfg, scope: Optional[str] = None) -> nn.Module:
     from mmengine.registry import MODELS, init_default_scope
     from mmengine.utils import import_modules_from_strings
 
-    import mmhornet  # noqa: F401  (registers mmhornet's models)
+    # mmhornet's models are registered already (this package imports it);
+    # the config may import more.
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     scope = scope or cfg.get('default_scope', 'mmpretrain')

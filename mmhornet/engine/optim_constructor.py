@@ -1,5 +1,8 @@
 """Layer-wise and stage-wise learning-rate decay for HorNet fine-tuning.
 
+Paper: Rao et al., "HorNet: Efficient High-Order Spatial Interactions with
+Recursive Gated Convolutions", NeurIPS 2022 (detection / segmentation
+recipes).
 Reference: https://github.com/raoyongming/HorNet
 (``semantic_segmentation/mmcv_custom/layer_decay_optimizer_constructor.py``,
 used by its detection configs too), after ConvNeXt's.
@@ -51,7 +54,9 @@ class LearningRateDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     not), with keys ``params``, ``lr``, ``weight_decay``, ``lr_scale``,
     ``layer_id`` and ``group_name``.
 
-    Config (any host's scope)::
+    Config (any host's scope; keep the ``mmhornet.`` prefix: under
+    mmpretrain the bare name is mmpretrain's own constructor, which takes
+    ``layer_decay_rate`` instead)::
 
         optim_wrapper = dict(
             optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999),

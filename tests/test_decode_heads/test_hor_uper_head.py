@@ -9,6 +9,7 @@ from mmengine.structures import PixelData
 from mmseg.models.decode_heads import UPerHead
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg.utils import register_all_modules
 
 from mmhornet.layers import GlobalLocalFilter, GnConv
 from mmhornet.models import HorUPerHead
@@ -25,6 +26,13 @@ MIXERS = {
     'DW': dict(type='DW', kernel_size=7),
     'GF': dict(type='GF', h=8, w=5),
 }
+
+
+@pytest.fixture(autouse=True)
+def _mmseg_scope():
+    # Builds resolve through the default scope, which another host's tests
+    # may have left set.
+    register_all_modules()
 
 
 def _head(mixer='DW', gnconv_fpn_convs=False, **kwargs):

@@ -1,6 +1,7 @@
 import logging
 import math
 import uuid
+from importlib import import_module
 
 import pytest
 import torch.nn as nn
@@ -68,6 +69,18 @@ def groups_by_param(optim_wrapper, model):
             assert names[id(p)] not in out, 'parameter in two groups'
             out[names[id(p)]] = group
     return out
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
+def test_scoped_name_resolves_from_every_host(scope):
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    import_module(f'{scope}.utils').register_all_modules(False)
+    with DefaultScope.overwrite_default_scope(scope):
+        with OPTIM_WRAPPER_CONSTRUCTORS.switch_scope_and_registry(
+                scope) as registry:
+            assert registry.scope == scope
+            assert registry.get(CONSTRUCTOR) is \
+                LearningRateDecayOptimWrapperConstructor
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain', None])

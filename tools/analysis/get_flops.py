@@ -21,7 +21,7 @@ import json
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
-from mmhornet.analysis import (PAPER_GFLOPS, classifier_flops, config_flops)
+from mmhornet.analysis import PAPER_GFLOPS, classifier_flops, config_flops
 from mmhornet.models.backbones.hornet import ARCH_ALIASES
 
 

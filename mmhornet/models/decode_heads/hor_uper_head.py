@@ -1,8 +1,8 @@
 """UPerNet decode head whose FPN fusion is a recursive gated convolution.
 
 Paper: Rao et al., "HorNet: Efficient High-Order Spatial Interactions with
-Recursive Gated Convolutions", NeurIPS 2022 (Sec. 4.3, g^nConv in the
-segmentation decoder).
+Recursive Gated Convolutions", NeurIPS 2022 (g^nConv in the dense-prediction
+decoders).
 Reference: https://github.com/raoyongming/HorNet
 (``semantic_segmentation/decode_heads/gn_uper_head.py`` and
 ``semantic_segmentation/mmcv_custom/gn_module.py``).

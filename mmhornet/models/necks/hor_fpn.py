@@ -12,7 +12,7 @@ mmdet's. Fixed here: extra levels (``add_extra_convs``) work in every mode
 configured by a dict instead of ``partial`` strings, and it prints nothing.
 """
 import copy
-from typing import List, Optional, Union
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -115,9 +115,9 @@ class HorFPN(FPN):
     Lateral 1x1 convs and the top-down path are mmdet's FPN. Each output
     level goes through a :class:`GnConvModule` instead of a 3x3 conv; an
     extra level (``add_extra_convs``) is a stride-2 3x3 ``ConvModule``
-    followed by a :class:`GnConvModule`, so ``fpn_convs[i]`` for
-    ``i >= len(in_channels) - start_level`` is ``nn.Sequential(conv,
-    gnconv)``.
+    followed by a :class:`GnConvModule`, so the extra levels' entries of
+    ``fpn_convs`` are ``nn.Sequential(conv, gnconv)``. Every
+    ``add_extra_convs`` mode of mmdet's FPN works.
 
     Args:
         in_channels (list[int]): Input channels per scale.
@@ -146,9 +146,9 @@ class HorFPN(FPN):
 
     Returns (forward):
         tuple[Tensor]: ``num_outs`` maps ``(N, out_channels, H'_j, W'_j)``:
-        the input sizes from ``start_level`` on, then each extra level
-        ``floor((H - 1) / 2) + 1`` of the one before (extra convs) or
-        ``ceil(H / 2)`` (max-pooling, ``add_extra_convs=False``).
+        the input sizes from ``start_level`` on, then extra levels of
+        ``ceil(H / 2) x ceil(W / 2)`` the one before (stride-2 conv or, with
+        ``add_extra_convs=False``, max-pooling).
 
     Example:
         >>> neck = HorFPN([16, 32], 16, 3, add_extra_convs='on_output')

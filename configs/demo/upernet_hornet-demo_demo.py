@@ -1,0 +1,106 @@
+# The demo segmentor: the real UPerNet HorNet config
+# (configs/ade20k/upernet_hornet-t-gf_8xb2-160k_ade20k-512x512.py),
+# overridden only where a short CPU run on the demo data must: the data (an
+# ADE20K-style folder with 'background' + 6 object classes), a small HorNet
+# trained from scratch, narrow heads, BN instead of SyncBN, 256 px crops and
+# an iteration schedule. `python tools/demo.py` runs it.
+_base_ = ['../ade20k/upernet_hornet-t-gf_8xb2-160k_ade20k-512x512.py']
+custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+
+data_root = 'data/demo/ade/'
+classes = ('background', 'disk', 'rectangle', 'triangle', 'star', 'ring',
+           'cross')
+palette = [(120, 120, 120), (220, 40, 40), (40, 80, 220), (40, 170, 60),
+           (240, 200, 20), (170, 40, 200), (20, 200, 200)]
+num_classes = len(classes)
+crop_size = (256, 256)
+image_scale = (384, 384)
+norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs CUDA
+
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        arch=dict(
+            _delete_=True,
+            base_dim=32,
+            depths=[1, 1, 3, 1],
+            orders=[2, 3, 4, 5],
+            dw_cfg=[
+                dict(type='DW', kernel_size=7),
+                dict(type='DW', kernel_size=7),
+                dict(type='GF', h=16, w=9),
+                dict(type='GF', h=8, w=5)
+            ]),
+        drop_path_rate=0.1,
+        init_cfg=None),
+    decode_head=dict(
+        in_channels=[32, 64, 128, 256],
+        channels=64,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg),
+    auxiliary_head=dict(
+        in_channels=128, channels=32, num_classes=num_classes,
+        norm_cfg=norm_cfg),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(171, 171)))
+
+# Label maps hold 1 = background, 2..7 = objects (0 unused), so
+# reduce_zero_label gives 0..6 with nothing ignored.
+dataset = dict(
+    _delete_=True,
+    type='BaseSegDataset',
+    data_root=data_root,
+    metainfo=dict(classes=classes, palette=palette),
+    img_suffix='.jpg',
+    seg_map_suffix='.png',
+    reduce_zero_label=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=image_scale, ratio_range=(0.75, 1.5),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.9),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(
+        dataset,
+        data_prefix=dict(
+            img_path='images/training', seg_map_path='annotations/training'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(
+        dataset,
+        data_prefix=dict(
+            img_path='images/validation',
+            seg_map_path='annotations/validation'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+max_iters = 600
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-3), paramwise_cfg=dict(decay_rate=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='PolyLR', power=1.0, eta_min=0, by_epoch=False, begin=50,
+         end=max_iters)
+]
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
+    visualization=dict(draw=True, interval=6))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
