@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TASKS = {
     'det': dict(
         config='configs/demo/cascade-mask-rcnn_hornet-demo_hor-fpn_demo.py',
-        data_key='coco',
+        data_key='coco_root',
         metrics=('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'),
         target=('coco/bbox_mAP', 0.30),
         losses=('loss', 's0.loss_bbox', 's0.loss_mask', 'loss_rpn_cls')),
     'seg': dict(
         config='configs/demo/upernet_hornet-demo_demo.py',
-        data_key='ade',
+        data_key='ade_root',
         metrics=('mIoU', 'aAcc', 'mAcc'),
         target=('mIoU', 50.0),
         losses=('loss', 'decode.loss_ce', 'aux.loss_ce')),
@@ -68,7 +68,13 @@ def run_task(name, spec, args, data_paths):
     work_dir = Path(args.work_dir) / name
     cmd = [sys.executable, str(ROOT / 'tools/train.py'), spec['config'],
            '--work-dir', str(work_dir)]
-    options = [f'data_root={data_paths[spec["data_key"]]}/']
+    root = str(data_paths[spec['data_key']]).rstrip('/') + '/'
+    options = [f'{split}_dataloader.dataset.data_root={root}'
+               for split in ('train', 'val', 'test')]
+    if name == 'det':
+        ann = root + 'annotations/instances_val.json'
+        options += [f'val_evaluator.ann_file={ann}',
+                    f'test_evaluator.ann_file={ann}']
     if args.iters:
         options += [f'train_cfg.max_iters={args.iters}',
                     f'train_cfg.val_interval={args.iters}']

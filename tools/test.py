@@ -13,12 +13,16 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
-from mmhornet.utils import (ConfigOptionError, add_cfg_options_args,
+from mmhornet.utils import (ConfigOptionError, DataCheckError,
+                            add_cfg_options_args, check_checkpoint_matches,
+                            check_dataset_files,
                             apply_out_arg, apply_show_args, init_host,
                             is_checkpoint_file, merge_cfg_options,
                             register_safe_globals, set_work_dir,
@@ -100,6 +104,10 @@ def main(argv=None):
         parser.error(str(e))
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
+    try:
+        check_dataset_files(cfg, ('test', ))
+    except DataCheckError as e:
+        parser.error(str(e))
 
     setup_distributed(cfg, args.launcher)
     if 'runner_type' in cfg:
@@ -107,6 +115,18 @@ def main(argv=None):
     else:
         runner = Runner.from_cfg(cfg)
     apply_out_arg(cfg, runner, host, args.out)
+    if '://' not in args.checkpoint:
+        # mmengine would load another arch's checkpoint with warnings only.
+        ckpt = torch.load(args.checkpoint, map_location='cpu')
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        try:
+            check_checkpoint_matches(
+                model, ckpt.get('state_dict', ckpt),
+                f'checkpoint {args.checkpoint!r}')
+        except ValueError as e:
+            parser.error(str(e))
+        del ckpt
     runner.test()
 
 

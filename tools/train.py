@@ -21,7 +21,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
-from mmhornet.utils import (ConfigOptionError, add_cfg_options_args,
+from mmhornet.utils import (ConfigOptionError, DataCheckError,
+                            add_cfg_options_args, check_dataset_files,
                             enable_amp, enable_auto_scale_lr,
                             find_latest_checkpoint, init_host,
                             is_checkpoint_file, merge_cfg_options,
@@ -124,6 +125,10 @@ def build_config(parser, args) -> Config:
         cfg.load_from = args.resume
 
     use_atomic_checkpoints(cfg)
+    try:
+        check_dataset_files(cfg, ('train', 'val'))
+    except DataCheckError as e:
+        parser.error(str(e))
     return cfg
 
 

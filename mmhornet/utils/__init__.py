@@ -8,13 +8,16 @@ from .checkpoint import (ATOMIC_BACKEND, AtomicLocalBackend,
                          use_atomic_checkpoints)
 from .config import (ConfigOptionError, add_cfg_options_args,
                      check_cfg_option_key, merge_cfg_options)
+from .data_check import (DataCheckError, check_checkpoint_matches,
+                         check_dataset_files, check_json_file)
 from .launch import (CpuDistributedDataParallel, init_cpu_dist,
                      setup_distributed, use_cpu_model_wrapper)
 from .setup_env import (HOSTS, apply_out_arg, apply_show_args,
                         enable_auto_scale_lr, init_host, set_work_dir)
 
 __all__ = [
-    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'ConfigOptionError',
+    'DataCheckError', 'check_checkpoint_matches', 'check_dataset_files',
+    'check_json_file', 'ATOMIC_BACKEND', 'AtomicLocalBackend', 'ConfigOptionError',
     'CpuAmpOptimWrapper', 'CpuDistributedDataParallel', 'HOSTS',
     'add_cfg_options_args', 'apply_out_arg', 'apply_show_args',
     'check_cfg_option_key', 'enable_amp', 'enable_auto_scale_lr',

@@ -243,6 +243,15 @@ class HorNet(BaseModule):
             weights (see :mod:`mmhornet.checkpoint`). Defaults to None: the
             official truncated-normal init.
 
+    Note:
+        Training from scratch on zero-padded batches (mmdet pads images to a
+        common size with 0): with the default init every conv bias is 0, so
+        padded pixels stay exactly constant through the network, and each
+        LayerNorm there sees zero variance and scales the gradient by
+        ``1 / sqrt(eps)`` (1000). Stacked, the stem's gradient reached 3e10
+        in a demo run. Pretrained weights avoid it; from scratch, feed
+        same-size images (as ``configs/demo/`` does) or clip gradients.
+
     Returns (forward):
         tuple[Tensor]: ``(N, C_i, H_i, W_i)`` with ``C_i = base_dim * 2**i``
         and ``H_i = H // 2**(i + 2)`` (floor at each downsampling), or
