@@ -120,7 +120,7 @@ test_evaluator = val_evaluator
 
 # From scratch on one CPU: a higher lr than the fine-tuning recipe's 2e-4,
 # no layer-wise decay (nothing pretrained to protect), cosine to the end.
-max_iters = 600
+max_iters = 300
 train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
     val_interval=max_iters)
@@ -130,14 +130,15 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=10.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters,
+         end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters,
          eta_min=1e-5)
 ]
 auto_scale_lr = dict(enable=False)
 default_hooks = dict(
-    logger=dict(interval=20),
+    # Metrics at the iteration they were measured (the curve's x axis).
+    logger=dict(interval=20, log_metric_by_epoch=False),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
-    visualization=dict(draw=True, interval=6))
+    visualization=dict(draw=True, interval=2))
 log_processor = dict(by_epoch=False)
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])

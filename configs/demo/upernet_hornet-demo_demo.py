@@ -89,7 +89,7 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 600
+max_iters = 400
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3), paramwise_cfg=dict(decay_rate=1.0))
@@ -100,7 +100,8 @@ param_scheduler = [
          end=max_iters)
 ]
 default_hooks = dict(
-    logger=dict(interval=20),
+    # Metrics at the iteration they were measured (the curve's x axis).
+    logger=dict(interval=20, log_metric_by_epoch=False),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
     visualization=dict(draw=True, interval=6))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
