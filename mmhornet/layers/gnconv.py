@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .depthwise import depthwise_conv_nhwc
+
 MIXER_TYPES = ('DW', 'GF')
 
 
@@ -39,26 +41,6 @@ def _linear_1x1(conv: nn.Conv2d,
         weight = weight * scale[:, None]
         bias = bias * scale if bias is not None else None
     return F.linear(x, weight, bias)
-
-
-def _depthwise_nhwc(conv: nn.Conv2d,
-                    x: torch.Tensor,
-                    scale: Optional[float] = None) -> torch.Tensor:
-    """Apply a (depthwise) ``nn.Conv2d`` to an ``(N, H, W, C)`` tensor.
-
-    The permuted view is an NCHW tensor in channels-last memory, which the
-    CPU (oneDNN) and CUDA (cuDNN) kernels take without a layout copy when
-    ``x`` is contiguous; the output is channels-last too, so the permute back
-    is free. A scalar ``scale`` is folded into the weight and bias.
-    """
-    weight, bias = conv.weight, conv.bias
-    if scale is not None and scale != 1.0:
-        weight = weight * scale
-        bias = bias * scale if bias is not None else None
-    x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-    x = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
-                 conv.groups)
-    return x.permute(0, 2, 3, 1)
 
 
 class GlobalLocalFilter(nn.Module):
@@ -155,9 +137,11 @@ class GlobalLocalFilter(nn.Module):
         multiplied by ``scale`` (folded into the last norm's affine)."""
         dtype = x.dtype
         x = self.pre_norm(x)
-        half = self.dim // 2
-        local = _depthwise_nhwc(self.dw, x[..., :half])
-        glob = self.global_filter(x[..., half:])
+        # chunk, not two slices: its backward is one cat, where each slice's
+        # backward zero-fills a full-size gradient.
+        local, glob = x.chunk(2, dim=-1)
+        local = depthwise_conv_nhwc(self.dw, local)
+        glob = self.global_filter(glob)
         # Interleave (local_0, global_0, local_1, ...) as the reference does
         # (cat on a new dim 2, then reshape): later layers depend on it.
         x = torch.stack((local, glob.to(local.dtype)), dim=-1).flatten(-2)
@@ -271,7 +255,7 @@ class GnConv(nn.Module):
         """Spatial mixing times ``scale``, (N, H, W, C') -> (N, H, W, C')."""
         if isinstance(self.dwconv, GlobalLocalFilter):
             return self.dwconv(x, scale=self.scale)
-        return _depthwise_nhwc(self.dwconv, x, scale=self.scale)
+        return depthwise_conv_nhwc(self.dwconv, x, scale=self.scale)
 
     def forward(self,
                 x: torch.Tensor,
@@ -285,10 +269,12 @@ class GnConv(nn.Module):
             x = x.permute(0, 2, 3, 1)
         # proj_in as two matmuls on row slices of its weight: the mixer's
         # input comes out contiguous, so the depthwise conv needs no copy.
-        weight, bias = self.proj_in.weight.flatten(1), self.proj_in.bias
-        d0 = self.dims[0]
-        gate = F.linear(x, weight[:d0], bias[:d0])
-        feats = self._mix(F.linear(x, weight[d0:], bias[d0:]))
+        # (split, not slicing: its backward is one cat, not zero-fills.)
+        sizes = (self.dims[0], 2 * self.dim - self.dims[0])
+        w_gate, w_feat = self.proj_in.weight.flatten(1).split(sizes)
+        b_gate, b_feat = self.proj_in.bias.split(sizes)
+        gate = F.linear(x, w_gate, b_gate)
+        feats = self._mix(F.linear(x, w_feat, b_feat))
         qs = feats.split(self.dims, dim=-1)
         x = gate * qs[0]
         for proj, q in zip(self.projs, qs[1:]):

@@ -1,0 +1,57 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from mmhornet.layers import depthwise
+from mmhornet.layers.depthwise import depthwise_conv_nhwc
+from tests.reference_hornet import rel_err
+
+
+@pytest.mark.parametrize('channels, size, kernel, bias', [
+    (24, (13, 17), 7, True),   # odd sizes, HorNet's 7x7 with bias
+    (16, (5, 9), 7, True),     # kernel larger than the map
+    (20, (8, 8), 3, False),    # GF's local 3x3 conv (no bias)
+])
+def test_fast_weight_gradient_matches_autograd(channels, size, kernel, bias):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2,
+                     groups=channels, bias=bias)
+    ref = nn.Conv2d(channels, channels, kernel, padding=kernel // 2,
+                    groups=channels, bias=bias).double()
+    ref.load_state_dict(conv.state_dict())
+    x = torch.randn(3, *size, channels, requires_grad=True)
+    x64 = x.detach().double().requires_grad_()
+    grad = torch.randn(3, *size, channels)
+
+    out = depthwise_conv_nhwc(conv, x, scale=0.5)
+    expected = ref(x64.permute(0, 3, 1, 2)).permute(0, 2, 3, 1) * 0.5
+    assert out.shape == x.shape
+    assert rel_err(out.double(), expected) < 1e-6
+
+    params = [conv.weight] + ([conv.bias] if bias else [])
+    ref_params = [ref.weight] + ([ref.bias] if bias else [])
+    ours = torch.autograd.grad(out, [x] + params, grad)
+    theirs = torch.autograd.grad(expected, [x64] + ref_params,
+                                 grad.double())
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert rel_err(a.double(), b) < 1e-5
+
+
+def test_fast_path_taken_only_where_it_applies(monkeypatch):
+    calls = []
+    apply = depthwise._SameDepthwiseConv2d.apply
+    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
+                        lambda *a: calls.append(1) or apply(*a))
+    conv = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+    x = torch.randn(2, 10, 10, 8)
+    depthwise_conv_nhwc(conv, x)
+    assert calls == [1]
+    with torch.no_grad():  # inference: plain conv
+        depthwise_conv_nhwc(conv, x)
+    conv.requires_grad_(False)  # frozen weight: plain conv
+    depthwise_conv_nhwc(conv, x.requires_grad_())
+    strided = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8)
+    out = depthwise_conv_nhwc(strided, x)  # not 'same': plain conv
+    assert out.shape == (2, 5, 5, 8)
+    assert calls == [1]
