@@ -26,6 +26,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from mmhornet.layers import DropPath, GnConv, LayerScale
+from mmhornet.layers.gnconv import records_grad
 from mmhornet.registry import MODELS
 
 
@@ -164,12 +165,16 @@ class HorNetBlock(nn.Module):
         # (an (O, I) weight multiply, not a pass over the activations).
         g1 = getattr(self.gamma1, 'weight', None)
         g2 = getattr(self.gamma2, 'weight', None)
-        x = x + self.drop_path(self.gnconv(self.norm1(x), out_scale=g1))
-        y = self.act(self.pwconv1(self.norm2(x)))
+        # The branches' outputs are fresh tensors that autograd does not
+        # save, so the residual adds go in place (x + branch == branch + x).
+        x = self.drop_path(self.gnconv(self.norm1(x), out_scale=g1)).add_(x)
+        y = self.pwconv1(self.norm2(x))
+        y = self.act(y) if records_grad(y) else torch.ops.aten.gelu_(
+            y, approximate=self.act.approximate)
         w2, b2 = self.pwconv2.weight, self.pwconv2.bias
         if g2 is not None:
             w2, b2 = w2 * g2[:, None], b2 * g2
-        return x + self.drop_path(F.linear(y, w2, b2))
+        return self.drop_path(F.linear(y, w2, b2)).add_(x)
 
 
 class Stem(nn.Sequential):
