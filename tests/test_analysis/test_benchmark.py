@@ -29,12 +29,13 @@ def _run(tmp_path, *args):
 @pytest.mark.slow
 def test_benchmark_tiny_archs(tmp_path):
     stdout, result = _run(tmp_path, '--tiny', '--size', '64', '--batch',
-                          '2', '--det-size', '64', '96',
+                          '1', '2', '--det-size', '64', '96',
                           '--det-archs', 'tiny-gf-smoke')
     rows = result['rows']
     cases = {row['case'] for row in rows}
-    # 2 archs x (train, infer) + the detection-size case.
-    assert len(cases) == 5
+    # 2 archs x 2 batch sizes x (train, infer) + the detection-size case.
+    assert len(cases) == 9
+    assert {row['batch'] for row in rows} == {1, 2}
     assert any('det 64x96' in c for c in cases)
     for case in cases:
         impls = {row['impl']: row for row in rows if row['case'] == case}
@@ -53,8 +54,8 @@ def test_benchmark_tiny_archs(tmp_path):
     # The markdown table names both implementations on every case.
     table = [line for line in stdout.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| case | impl | median ms')
-    assert sum('| mmhornet |' in line for line in table) == 5
-    assert sum('| mmpretrain |' in line for line in table) == 5
+    assert sum('| mmhornet |' in line for line in table) == 9
+    assert sum('| mmpretrain |' in line for line in table) == 9
     assert 'saved for backward' in stdout
 
 

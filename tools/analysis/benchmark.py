@@ -5,7 +5,10 @@ state dict loaded strictly into mmhornet's; layer scales ``gamma*`` drawn
 from U(0.25, 0.75) so the blocks matter), their fp32 outputs are checked to
 agree (max relative error < 1e-5), then each case is timed with the two
 implementations interleaved round by round (the order alternates, A B B A
-..., so neither always runs second), after warm-up rounds. The CPU of a
+..., so neither always runs second), after warm-up rounds; each timed step
+follows ``--settle`` untimed steps of the same model, so that it runs on that
+model's own allocator state (on CPU, fresh large buffers cost page faults:
+right after the other model, a step ran up to 15% slower). The CPU of a
 shared machine is noisy: read the median with its spread, not one number.
 
 Cases (per arch): ``train`` = zero_grad + forward + backward + AdamW step on
@@ -23,7 +26,8 @@ parameters excluded): the activation memory of training, which the CPU
 allocator cannot report.
 
 Examples:
-    python tools/analysis/benchmark.py                      # T, T-GF, b4
+    python tools/analysis/benchmark.py                      # T, T-GF, b4, b8
+    python tools/analysis/benchmark.py --batch 4 --no-det   # the speed target
     python tools/analysis/benchmark.py --archs small --batch 8 --no-det
     python tools/analysis/benchmark.py --device cuda --amp --batch 64
     python tools/analysis/benchmark.py --tiny --size 64 --det-size 64 96 \
@@ -31,6 +35,7 @@ Examples:
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -63,8 +68,9 @@ def parse_args(argv=None):
     parser.add_argument('--tiny', action='store_true',
                         help='use two small smoke-test archs (DW and GF) '
                         'instead of --archs')
-    parser.add_argument('--batch', type=int, default=4,
-                        help='images per train / infer step (default 4)')
+    parser.add_argument('--batch', type=int, nargs='+', default=[4, 8],
+                        help='images per train / infer step; one case per '
+                        'value (default 4 8)')
     parser.add_argument('--size', type=int, nargs='+', default=[224],
                         help='train / infer input H [W] (default 224)')
     parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
@@ -83,6 +89,11 @@ def parse_args(argv=None):
                         help='timed rounds per case (default 5)')
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed rounds first (default 1)')
+    parser.add_argument('--settle', type=int, default=1,
+                        help='untimed steps of the same model right before '
+                        'each timed one (default 1): each timing then '
+                        'starts from that model\'s own allocator state, as '
+                        'in a training loop, not from the other model\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--amp', action='store_true',
                         help='autocast: bf16 on CPU, --amp-dtype on CUDA')
@@ -95,8 +106,10 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='write all results here')
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.warmup < 0:
-        parser.error('--repeats must be >= 1 and --warmup >= 0')
+    if args.repeats < 1 or args.warmup < 0 or args.settle < 0:
+        parser.error('--repeats must be >= 1, --warmup and --settle >= 0')
+    if min(args.batch) < 1:
+        parser.error('--batch values must be >= 1')
     if len(args.size) not in (1, 2):
         parser.error('--size takes H or H W')
     if args.device == 'cuda' and not torch.cuda.is_available():
@@ -273,6 +286,8 @@ def run_case(case, args, device, amp_dtype, logger):
     for r in range(args.warmup + args.repeats):
         order = IMPLS if r % 2 == 0 else IMPLS[::-1]
         for impl in order:
+            for _ in range(args.settle if r >= args.warmup else 0):
+                runners[impl].step()
             if device.type == 'cuda':
                 torch.cuda.reset_peak_memory_stats(device)
             ms = runners[impl].timed()
@@ -312,12 +327,12 @@ def make_cases(args):
     cls_kwargs = dict(out_indices=(3, ), gap_before_final_norm=True)
     cases = []
     for name, arch in archs:
-        for mode in args.modes:
-            cases.append(dict(
-                name=f'{arch_label(name)} {size[0]}x{size[1]} '
-                f'b{args.batch} {mode}', arch=arch, arch_name=name,
-                mode=mode, batch=args.batch, shape=size,
-                kwargs=cls_kwargs))
+        for batch in args.batch:
+            for mode in args.modes:
+                cases.append(dict(
+                    name=f'{arch_label(name)} {size[0]}x{size[1]} '
+                    f'b{batch} {mode}', arch=arch, arch_name=name,
+                    mode=mode, batch=batch, shape=size, kwargs=cls_kwargs))
     if not args.no_det:
         det_names = args.det_archs or [archs[0][0]]
         lookup = dict(archs)
@@ -373,12 +388,25 @@ def main(argv=None):
         torch=torch.__version__, device=str(device),
         device_name=torch.cuda.get_device_name(device)
         if device.type == 'cuda' else platform.processor() or 'cpu',
-        threads=torch.get_num_threads(), amp=str(amp_dtype),
-        repeats=args.repeats, warmup=args.warmup)
+        threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
+        amp=str(amp_dtype), repeats=args.repeats, warmup=args.warmup, settle=args.settle,
+        loadavg_start=os.getloadavg())
     logger.info(f'benchmark settings: {env}')
+    if device.type == 'cpu' and env['threads'] > 1 and \
+            env['loadavg_start'][0] > 0.5:
+        # Seen on a shared 2-core VM: with another process on a core, every
+        # OpenMP barrier waits for a descheduled thread, and kernels made of
+        # many short parallel regions (PyTorch's channels-first depthwise
+        # conv backward) ran 40x slower. One thread gives stable numbers.
+        logger.warning(
+            f"load average {env['loadavg_start'][0]:.1f} with "
+            f"{env['threads']} threads: timings of multi-threaded CPU "
+            f'kernels are unreliable on a busy machine; consider --threads '
+            f'1.')
     rows = []
     for case in make_cases(args):
         rows.extend(run_case(case, args, device, amp_dtype, logger))
+    env['loadavg_end'] = os.getloadavg()
     memory_note = (
         'memory: peak torch.cuda.max_memory_allocated over the timed runs'
         if device.type == 'cuda' else
@@ -389,7 +417,10 @@ def main(argv=None):
         '\n' + table(rows, device) + '\nspeed-up = mmpretrain median / '
         'mmhornet median; times per step (batch) in ms, '
         f'{args.repeats} timed rounds after {args.warmup} warm-up, '
-        'interleaved.\n' + memory_note)
+        f'{args.settle} untimed step(s) before each timed one, '
+        f"interleaved. Load average {env['loadavg_start'][0]:.1f} at "
+        f"start, {env['loadavg_end'][0]:.1f} at the end, "
+        f"{env['threads']} threads.\n" + memory_note)
     all_agree = all(row['agree'] for row in rows)
     if args.json:
         with open(args.json, 'w') as f:
