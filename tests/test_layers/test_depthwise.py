@@ -10,7 +10,8 @@ from tests.reference_hornet import rel_err
 @pytest.mark.parametrize('channels, size, kernel, bias', [
     (24, (13, 17), 7, True),   # odd sizes, HorNet's 7x7 with bias
     (16, (5, 9), 7, True),     # kernel larger than the map
-    (20, (8, 8), 3, False),    # GF's local 3x3 conv (no bias)
+    (20, (8, 8), 5, False),    # no bias
+    (20, (8, 8), 3, False),    # GF's local 3x3 conv: the plain path
 ])
 def test_fast_weight_gradient_matches_autograd(channels, size, kernel, bias):
     torch.manual_seed(0)
@@ -54,4 +55,6 @@ def test_fast_path_taken_only_where_it_applies(monkeypatch):
     strided = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8)
     out = depthwise_conv_nhwc(strided, x)  # not 'same': plain conv
     assert out.shape == (2, 5, 5, 8)
+    small = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+    depthwise_conv_nhwc(small, x)  # 3x3: oneDNN's own gradient is faster
     assert calls == [1]
