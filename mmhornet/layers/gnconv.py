@@ -24,15 +24,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
+from .utils import can_write_into
 
 MIXER_TYPES = ('DW', 'GF')
-
-
-def records_grad(*tensors: torch.Tensor) -> bool:
-    """Whether autograd records an op on ``tensors``; if not (inference,
-    frozen layers), fresh intermediates may be updated in place: fewer large
-    allocations, each of which costs page faults on first touch."""
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def _linear_1x1(conv: nn.Conv2d,
@@ -283,10 +277,10 @@ class GnConv(nn.Module):
         gate = F.linear(x, w_gate, b_gate)
         feats = self._mix(F.linear(x, w_feat, b_feat))
         qs = feats.split(self.dims, dim=-1)
-        x = gate * qs[0] if records_grad(gate, feats) else gate.mul_(qs[0])
+        x = gate.mul_(qs[0]) if can_write_into(gate, qs[0]) else gate * qs[0]
         for proj, q in zip(self.projs, qs[1:]):
             x = _linear_1x1(proj, x)
-            x = x * q if records_grad(x, q) else x.mul_(q)
+            x = x.mul_(q) if can_write_into(x, q) else x * q
         x = _linear_1x1(self.proj_out, x, out_scale)
         if self.data_format == 'channels_first':
             x = x.permute(0, 3, 1, 2)

@@ -3,6 +3,25 @@ import torch
 import torch.nn as nn
 
 
+def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
+    """Whether ``out``, a fresh intermediate, may take the result of an
+    elementwise op with ``others`` in place.
+
+    True when autograd does not record (inference, frozen layers) and the
+    result keeps ``out``'s dtype and shape (under autocast a bf16 ``out``
+    plus an fp32 ``other`` is fp32, which an in-place op would truncate).
+    Writing in place saves one large allocation, whose first touch costs
+    page faults on CPU.
+    """
+    if torch.is_grad_enabled() and any(
+            t.requires_grad for t in (out, ) + others):
+        return False
+    return all(
+        torch.result_type(out, o) == out.dtype
+        and torch.broadcast_shapes(out.shape, o.shape) == out.shape
+        for o in others)
+
+
 class DropPath(nn.Module):
     """Stochastic depth: drop the whole residual branch per sample.
 

@@ -26,7 +26,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from mmhornet.layers import DropPath, GnConv, LayerScale
-from mmhornet.layers.gnconv import records_grad
+from mmhornet.layers.utils import can_write_into
 from mmhornet.registry import MODELS
 
 
@@ -120,11 +120,11 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 
 
 def _residual(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
-    """``x + branch``; in place into the fresh ``branch`` when autograd does
-    not record (one large allocation less). Not under autograd: ``branch``
-    is a view of F.linear's 2-D output, and an in-place op on a view costs
-    a clone and copies in backward (~25 ms a HorNet-T step here)."""
-    return x + branch if records_grad(x, branch) else branch.add_(x)
+    """``x + branch``; in place into the fresh ``branch`` where
+    :func:`can_write_into` allows. Not under autograd: ``branch`` is a view
+    of F.linear's 2-D output, and an in-place op on a view costs a clone and
+    copies in backward (~25 ms a HorNet-T train step here)."""
+    return branch.add_(x) if can_write_into(branch, x) else x + branch
 
 
 class HorNetBlock(nn.Module):
@@ -176,8 +176,8 @@ class HorNetBlock(nn.Module):
         x = _residual(x, self.drop_path(
             self.gnconv(self.norm1(x), out_scale=g1)))
         y = self.pwconv1(self.norm2(x))
-        y = self.act(y) if records_grad(y) else torch.ops.aten.gelu_(
-            y, approximate=self.act.approximate)
+        y = torch.ops.aten.gelu_(y, approximate=self.act.approximate) \
+            if can_write_into(y) else self.act(y)
         w2, b2 = self.pwconv2.weight, self.pwconv2.bias
         if g2 is not None:
             w2, b2 = w2 * g2[:, None], b2 * g2
