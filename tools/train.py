@@ -10,39 +10,38 @@ Examples:
     tools/dist_train.sh CONFIG 8 --resume
     GPUS=16 tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR --amp
 """
-import argparse
 import logging
-import os
-import os.path as osp
 
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
-from mmhornet.utils import (ConfigOptionError, DataCheckError,
-                            add_cfg_options_args, check_dataset_files,
-                            enable_amp, enable_auto_scale_lr,
-                            find_latest_checkpoint, init_host,
-                            is_checkpoint_file, merge_cfg_options,
-                            register_safe_globals, set_work_dir,
-                            setup_distributed, use_atomic_checkpoints)
+from mmhornet.utils import (DataCheckError, build_runner,
+                            check_dataset_files, enable_amp,
+                            enable_auto_scale_lr, find_latest_checkpoint,
+                            is_checkpoint_file, load_tool_config,
+                            parse_tool_args, register_safe_globals,
+                            setup_distributed, tool_parser,
+                            use_atomic_checkpoints)
 
 
 def parse_args(argv=None):
-    """Parse the command line.
+    """Parse train.py's command line.
+
+    Besides the config and what every tool takes
+    (:func:`mmhornet.utils.parse_tool_args`): ``--work-dir``, ``--resume``,
+    ``--amp`` and ``--auto-scale-lr``.
 
     Args:
         argv (list[str], optional): The arguments. Defaults to ``sys.argv``.
 
     Returns:
-        tuple: the parser and the parsed arguments.
+        tuple: the parser and the parsed arguments; ``args.resume`` is
+        ``'auto'`` for a bare ``--resume``.
     """
-    parser = argparse.ArgumentParser(
-        description='Train with an mmdet, mmseg or mmpretrain config and '
-        "mmhornet's modules")
-    parser.add_argument('config', help='train config file path')
+    parser = tool_parser(
+        'Train with an mmdet, mmseg or mmpretrain config and '
+        "mmhornet's modules", 'train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
@@ -62,19 +61,7 @@ def parse_args(argv=None):
         action='store_true',
         help='scale the lr by the real batch size over '
         'auto_scale_lr.base_batch_size')
-    add_cfg_options_args(parser)
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher; without CUDA the processes talk over gloo')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0), older
-    # versions --local_rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return parser, args
+    return parser, parse_tool_args(parser, argv)
 
 
 def build_config(parser, args) -> Config:
@@ -87,22 +74,14 @@ def build_config(parser, args) -> Config:
     Returns:
         mmengine.Config: the config to build the runner from.
     """
-    if not osp.isfile(args.config):
-        parser.error(f'config file {args.config!r} does not exist')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    try:
-        init_host(cfg)
-        if args.cfg_options is not None:
-            merge_cfg_options(
-                cfg, args.cfg_options, allow_new=args.cfg_options_allow_new)
+
+    def apply_args(cfg, _host):
         if args.amp:
             enable_amp(cfg)
         if args.auto_scale_lr:
             enable_auto_scale_lr(cfg)
-    except ConfigOptionError as e:
-        parser.error(str(e))
-    set_work_dir(cfg, args.work_dir, args.config)
+
+    cfg, _ = load_tool_config(parser, args, apply_args)
 
     # Unlike mmdet's tool, --resume without a checkpoint to resume from keeps
     # load_from: a first run started with --resume still gets its weights.
@@ -142,11 +121,7 @@ def main(argv=None):
     register_safe_globals()
     cfg = build_config(parser, args)
     setup_distributed(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':
