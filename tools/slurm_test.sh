@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test on a Slurm partition: GPUS tasks (one process each), GPUS_PER_NODE per node.
-# Adapted from mmdet 3.3.0's tools/slurm_test.sh.
+# Adapted from mmdet 3.3.0's tools/slurm_test.sh; the launch itself is tools/slurm_launch.sh.
 #
 # Usage: tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py options]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS (extra srun options),
@@ -17,31 +17,4 @@ if [ $# -lt 4 ]; then
     exit 2
 fi
 
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-PY_ARGS=("${@:5}")
-SRUN_ARGS=${SRUN_ARGS:-""}
-if [ "$GPUS_PER_NODE" -gt 0 ]; then
-    NODE_ARGS="--gres=gpu:${GPUS_PER_NODE} --ntasks-per-node=${GPUS_PER_NODE}"
-else
-    NODE_ARGS=""
-fi
-
-# NODE_ARGS and SRUN_ARGS hold several options, PYTHON may be a command
-# with options: all three are split on purpose.
-# shellcheck disable=SC2086
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    ${NODE_ARGS} \
-    --ntasks="${GPUS}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    ${PYTHON:-python} -u "$(dirname "$0")/test.py" "${CONFIG}" "${CHECKPOINT}" \
-    --launcher="slurm" "${PY_ARGS[@]}"
+exec bash "$(dirname "$0")/slurm_launch.sh" "$1" "$2" test.py "$3" "$4" --launcher="slurm" "${@:5}"

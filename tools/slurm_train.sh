@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train on a Slurm partition: GPUS tasks (one process each), GPUS_PER_NODE per node.
-# Adapted from mmdet 3.3.0's tools/slurm_train.sh.
+# Adapted from mmdet 3.3.0's tools/slurm_train.sh; the launch itself is tools/slurm_launch.sh.
 #
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py options]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS (extra srun options),
@@ -17,31 +17,5 @@ if [ $# -lt 4 ]; then
     exit 2
 fi
 
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=("${@:5}")
-if [ "$GPUS_PER_NODE" -gt 0 ]; then
-    NODE_ARGS="--gres=gpu:${GPUS_PER_NODE} --ntasks-per-node=${GPUS_PER_NODE}"
-else
-    NODE_ARGS=""
-fi
-
-# NODE_ARGS and SRUN_ARGS hold several options, PYTHON may be a command
-# with options: all three are split on purpose.
-# shellcheck disable=SC2086
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    ${NODE_ARGS} \
-    --ntasks="${GPUS}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    ${PYTHON:-python} -u "$(dirname "$0")/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" \
-    --launcher="slurm" "${PY_ARGS[@]}"
+exec bash "$(dirname "$0")/slurm_launch.sh" "$1" "$2" train.py "$3" --work-dir="$4" \
+    --launcher="slurm" "${@:5}"
