@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmhornet.models import ARCH_ALIASES, ARCH_ZOO, HorNet
+from mmhornet.models import ARCH_ALIASES, ARCH_ZOO, HorNet, resolve_arch
 
 TINY = dict(base_dim=8, depths=[1, 1, 2, 1], orders=[2, 2, 3, 3],
             dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
@@ -52,6 +52,21 @@ def test_presets_and_aliases():
     assert m.stages[2][0].gnconv.dwconv.complex_weight.shape == (
         (256 // 8 + 256 // 4 + 256 // 2 + 256) // 2, 14, 8, 2)
 
+
+
+@pytest.mark.parametrize('name,alias,dim', [('tiny-gf384', 't-gf384', 64),
+                                            ('small-gf384', 's-gf384', 96)])
+def test_gf384_presets_equal_the_ade20k_configs_dicts(name, alias, dim):
+    """'tiny-gf384' / 'small-gf384' are the arch dicts the ADE20K T-GF / S-GF
+    configs spelled out before they named the presets."""
+    dw7 = dict(type='DW', kernel_size=7)
+    spelled_out = dict(
+        base_dim=dim, depths=[2, 3, 18, 2], orders=[2, 3, 4, 5],
+        dw_cfg=[dw7, dw7, dict(type='GF', h=24, w=13),
+                dict(type='GF', h=12, w=7)])
+    assert ARCH_ALIASES[alias] == name
+    assert ARCH_ZOO[name] == spelled_out
+    assert resolve_arch(alias) == spelled_out
 
 def test_bad_arch_errors():
     with pytest.raises(ValueError, match=r"Unknown HorNet arch 'huge'.*"

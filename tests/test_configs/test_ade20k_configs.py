@@ -26,27 +26,20 @@ def _variant(arch, dim, drop_path, decay, ckpt, clip=None, gf=False,
                 head=head)
 
 
-def _gf_arch(dim):
-    dw7 = dict(type='DW', kernel_size=7)
-    return dict(base_dim=dim, depths=[2, 3, 18, 2], orders=[2, 3, 4, 5],
-                dw_cfg=[dw7, dw7, dict(type='GF', h=24, w=13),
-                        dict(type='GF', h=12, w=7)])
-
-
 SEG = '_8xb2-160k_ade20k-'
 VARIANTS = {
     f'upernet_hornet-t{SEG}512x512.py': _variant(
         'tiny', 64, 0.4, (0.9, 6),
         MMPRETRAIN + 'hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth'),
     f'upernet_hornet-t-gf{SEG}512x512.py': _variant(
-        _gf_arch(64), 64, 0.4, (0.9, 6),
+        'tiny-gf384', 64, 0.4, (0.9, 6),
         MMPRETRAIN + 'hornet-tiny-gf_3rdparty_in1k_20220915-4c35a66b.pth',
         clip=1, gf=True),
     f'upernet_hornet-s{SEG}512x512.py': _variant(
         'small', 96, 0.3, (0.9, 12),
         MMPRETRAIN + 'hornet-small_3rdparty_in1k_20220915-5935f60f.pth'),
     f'upernet_hornet-s-gf{SEG}512x512.py': _variant(
-        _gf_arch(96), 96, 0.3, (0.9, 12),
+        'small-gf384', 96, 0.3, (0.9, 12),
         MMPRETRAIN + 'hornet-small-gf_3rdparty_in1k_20220915-649ca492.pth',
         clip=1, gf=True),
     f'upernet_hornet-b{SEG}512x512.py': _variant(

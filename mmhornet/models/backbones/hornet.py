@@ -54,8 +54,10 @@ _GF384 = ((24, 13), (12, 7))
 ARCH_ZOO: Dict[str, dict] = {
     'tiny': _arch(64),
     'tiny-gf': _arch(64, _GF224),
+    'tiny-gf384': _arch(64, _GF384),
     'small': _arch(96),
     'small-gf': _arch(96, _GF224),
+    'small-gf384': _arch(96, _GF384),
     'base': _arch(128),
     'base-gf': _arch(128, _GF224),
     'base-gf384': _arch(128, _GF384),
@@ -64,8 +66,9 @@ ARCH_ZOO: Dict[str, dict] = {
     'large-gf384': _arch(192, _GF384),
 }
 ARCH_ALIASES = {
-    't': 'tiny', 't-gf': 'tiny-gf', 's': 'small', 's-gf': 'small-gf',
-    'b': 'base', 'b-gf': 'base-gf', 'b-gf384': 'base-gf384', 'l': 'large',
+    't': 'tiny', 't-gf': 'tiny-gf', 't-gf384': 'tiny-gf384', 's': 'small',
+    's-gf': 'small-gf', 's-gf384': 'small-gf384', 'b': 'base',
+    'b-gf': 'base-gf', 'b-gf384': 'base-gf384', 'l': 'large',
     'l-gf': 'large-gf', 'l-gf384': 'large-gf384'
 }
 ARCH_KEYS = ('base_dim', 'depths', 'orders', 'dw_cfg')
@@ -220,10 +223,11 @@ class HorNet(BaseModule):
     """HorNet backbone.
 
     Args:
-        arch (str | dict): A preset (``'tiny'``, ``'tiny-gf'``, ``'small'``,
-            ``'small-gf'``, ``'base'``, ``'base-gf'``, ``'base-gf384'``,
-            ``'large'``, ``'large-gf'``, ``'large-gf384'``; aliases ``'t'``,
-            ``'t-gf'``, ...) or a dict with keys ``base_dim`` (int),
+        arch (str | dict): A preset (``'tiny'``, ``'tiny-gf'``,
+            ``'tiny-gf384'``, ``'small'``, ``'small-gf'``, ``'small-gf384'``,
+            ``'base'``, ``'base-gf'``, ``'base-gf384'``, ``'large'``,
+            ``'large-gf'``, ``'large-gf384'``; aliases ``'t'``, ``'t-gf'``,
+            ...) or a dict with keys ``base_dim`` (int),
             ``depths``, ``orders`` and ``dw_cfg`` (4 entries each; a mixer
             is ``dict(type='DW', kernel_size=k)`` or
             ``dict(type='GF', h=h, w=w)``). Defaults to 'tiny'.
