@@ -26,29 +26,32 @@ def _variant(arch, dim, drop_path, decay, ckpt, clip=None, gf=False,
                 head=head)
 
 
+def _in1k(name, stamp):
+    """mmpretrain's ImageNet-1K weights of HorNet-``name``."""
+    return f'{MMPRETRAIN}hornet-{name}_3rdparty_in1k_{stamp}.pth'
+
+
 SEG = '_8xb2-160k_ade20k-'
+T_IN1K = _in1k('tiny', '20220915-0e8eedff')
+T_GF_IN1K = _in1k('tiny-gf', '20220915-4c35a66b')
+S_IN1K = _in1k('small', '20220915-5935f60f')
+S_GF_IN1K = _in1k('small-gf', '20220915-649ca492')
+B_IN1K = _in1k('base', '20220915-a06176bb')
+B_GF_IN1K = _in1k('base-gf', '20220915-82c06fa7')
+GF = dict(clip=1, gf=True)
 VARIANTS = {
-    f'upernet_hornet-t{SEG}512x512.py': _variant(
-        'tiny', 64, 0.4, (0.9, 6),
-        MMPRETRAIN + 'hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth'),
-    f'upernet_hornet-t-gf{SEG}512x512.py': _variant(
-        'tiny-gf384', 64, 0.4, (0.9, 6),
-        MMPRETRAIN + 'hornet-tiny-gf_3rdparty_in1k_20220915-4c35a66b.pth',
-        clip=1, gf=True),
-    f'upernet_hornet-s{SEG}512x512.py': _variant(
-        'small', 96, 0.3, (0.9, 12),
-        MMPRETRAIN + 'hornet-small_3rdparty_in1k_20220915-5935f60f.pth'),
-    f'upernet_hornet-s-gf{SEG}512x512.py': _variant(
-        'small-gf384', 96, 0.3, (0.9, 12),
-        MMPRETRAIN + 'hornet-small-gf_3rdparty_in1k_20220915-649ca492.pth',
-        clip=1, gf=True),
-    f'upernet_hornet-b{SEG}512x512.py': _variant(
-        'base', 128, 0.4, (0.9, 12),
-        MMPRETRAIN + 'hornet-base_3rdparty_in1k_20220915-a06176bb.pth'),
-    f'upernet_hornet-b-gf{SEG}512x512.py': _variant(
-        'base-gf384', 128, 0.5, (0.9, 12),
-        MMPRETRAIN + 'hornet-base-gf_3rdparty_in1k_20220915-82c06fa7.pth',
-        clip=1, gf=True),
+    f'upernet_hornet-t{SEG}512x512.py':
+    _variant('tiny', 64, 0.4, (0.9, 6), T_IN1K),
+    f'upernet_hornet-t-gf{SEG}512x512.py':
+    _variant('tiny-gf384', 64, 0.4, (0.9, 6), T_GF_IN1K, **GF),
+    f'upernet_hornet-s{SEG}512x512.py':
+    _variant('small', 96, 0.3, (0.9, 12), S_IN1K),
+    f'upernet_hornet-s-gf{SEG}512x512.py':
+    _variant('small-gf384', 96, 0.3, (0.9, 12), S_GF_IN1K, **GF),
+    f'upernet_hornet-b{SEG}512x512.py':
+    _variant('base', 128, 0.4, (0.9, 12), B_IN1K),
+    f'upernet_hornet-b-gf{SEG}512x512.py':
+    _variant('base-gf384', 128, 0.5, (0.9, 12), B_GF_IN1K, **GF),
     f'upernet_hornet-l{SEG}640x640.py': _variant(
         'large', 192, 0.4, (0.8, 12),
         'pretrained/hornet_large_7x7_in22k.pth', crop=640),
@@ -56,14 +59,12 @@ VARIANTS = {
         'large-gf384', 192, 0.4, (0.8, 12),
         'pretrained/hornet_large_gf_in22k.pth', clip=0.1, gf=True,
         crop=640, with_cp=True),
-    f'upernet-hor-head_hornet-s{SEG}512x512.py': _variant(
-        'small', 96, 0.3, (0.9, 12),
-        MMPRETRAIN + 'hornet-small_3rdparty_in1k_20220915-5935f60f.pth',
-        head=dict(type='DW', kernel_size=7)),
-    f'upernet-hor-head-gf_hornet-s{SEG}512x512.py': _variant(
-        'small', 96, 0.3, (0.9, 12),
-        MMPRETRAIN + 'hornet-small_3rdparty_in1k_20220915-5935f60f.pth',
-        clip=0.1, head=dict(type='GF', h=32, w=17)),
+    f'upernet-hor-head_hornet-s{SEG}512x512.py':
+    _variant('small', 96, 0.3, (0.9, 12), S_IN1K,
+             head=dict(type='DW', kernel_size=7)),
+    f'upernet-hor-head-gf_hornet-s{SEG}512x512.py':
+    _variant('small', 96, 0.3, (0.9, 12), S_IN1K, clip=0.1,
+             head=dict(type='GF', h=32, w=17)),
 }
 VARIANTS['hornet_upernet.py'] = VARIANTS[f'upernet_hornet-t-gf{SEG}512x512.py']
 

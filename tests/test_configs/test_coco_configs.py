@@ -34,35 +34,31 @@ def _mmpretrain(name):
     return MMPRETRAIN_URLS[f'hornet-{name}_3rdparty_in1k']
 
 
+def _cascade(arch, dpr, decay, lr=2e-4, ckpt=None):
+    """The 3x Cascade Mask R-CNN recipe; ImageNet-1K weights from mmpretrain
+    unless ``ckpt`` is given."""
+    return dict(CASCADE, arch=arch, dpr=dpr, lr=lr, decay=decay,
+                ckpt=ckpt or _mmpretrain(arch))
+
+
 # Per config: backbone arch, drop path, lr, layer decay and num_layers,
 # epochs, milestones, neck, weights.
 RECIPES = {
-    'cascade-mask-rcnn_hornet-t_fpn_3x_coco.py': dict(
-        CASCADE, arch='tiny', dpr=0.4, lr=2e-4, decay=0.7,
-        ckpt=_mmpretrain('tiny')),
-    'cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py': dict(
-        CASCADE, arch='tiny-gf', dpr=0.4, lr=2e-4, decay=0.7,
-        ckpt=_mmpretrain('tiny-gf')),
-    'hornet_cascade.py': dict(
-        CASCADE, arch='tiny-gf', dpr=0.4, lr=2e-4, decay=0.7,
-        ckpt=_mmpretrain('tiny-gf')),
-    'cascade-mask-rcnn_hornet-s_fpn_3x_coco.py': dict(
-        CASCADE, arch='small', dpr=0.6, lr=2e-4, decay=0.7,
-        ckpt=_mmpretrain('small')),
-    'cascade-mask-rcnn_hornet-s-gf_fpn_3x_coco.py': dict(
-        CASCADE, arch='small-gf', dpr=0.6, lr=2e-4, decay=0.7,
-        ckpt=_mmpretrain('small-gf')),
-    'cascade-mask-rcnn_hornet-b_fpn_3x_coco.py': dict(
-        CASCADE, arch='base', dpr=0.7, lr=2e-4, decay=0.8,
-        ckpt=_mmpretrain('base')),
-    'cascade-mask-rcnn_hornet-b-gf_fpn_3x_coco.py': dict(
-        CASCADE, arch='base-gf', dpr=0.7, lr=2e-4, decay=0.8,
-        ckpt=_mmpretrain('base-gf')),
-    'cascade-mask-rcnn_hornet-l_fpn_3x_coco.py': dict(
-        CASCADE, arch='large', dpr=0.7, lr=1e-4, decay=0.7,
+    'cascade-mask-rcnn_hornet-t_fpn_3x_coco.py': _cascade('tiny', 0.4, 0.7),
+    'cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py': _cascade(
+        'tiny-gf', 0.4, 0.7),
+    'hornet_cascade.py': _cascade('tiny-gf', 0.4, 0.7),
+    'cascade-mask-rcnn_hornet-s_fpn_3x_coco.py': _cascade('small', 0.6, 0.7),
+    'cascade-mask-rcnn_hornet-s-gf_fpn_3x_coco.py': _cascade(
+        'small-gf', 0.6, 0.7),
+    'cascade-mask-rcnn_hornet-b_fpn_3x_coco.py': _cascade('base', 0.7, 0.8),
+    'cascade-mask-rcnn_hornet-b-gf_fpn_3x_coco.py': _cascade(
+        'base-gf', 0.7, 0.8),
+    'cascade-mask-rcnn_hornet-l_fpn_3x_coco.py': _cascade(
+        'large', 0.7, 0.7, lr=1e-4,
         ckpt='pretrained/hornet_large_7x7_22k.pth'),
-    'cascade-mask-rcnn_hornet-l-gf_fpn_3x_coco.py': dict(
-        CASCADE, arch='large-gf384', dpr=0.7, lr=1e-4, decay=0.7,
+    'cascade-mask-rcnn_hornet-l-gf_fpn_3x_coco.py': _cascade(
+        'large-gf384', 0.7, 0.7, lr=1e-4,
         ckpt='pretrained/hornet_large_gf_in22k.pth'),
     'mask-rcnn_hornet-s_fpn_1x_coco.py': dict(MASK, neck='FPN'),
     'mask-rcnn_hornet-s_horfpn_1x_coco.py': dict(

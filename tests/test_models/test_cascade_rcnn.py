@@ -1,7 +1,7 @@
 """End to end: Cascade Mask R-CNN with a (tiny) HorNet and HorFPN, built from
 the real COCO config, trains a step and predicts on the CPU."""
 import copy
-from pathlib import Path
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -10,15 +10,12 @@ from mmengine import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
-CONFIG = Path(__file__).parents[2] / 'configs' / 'coco' / 'hornet_cascade.py'
+from .helpers import CONFIG_DIR, tiny_arch
+
+CONFIG = osp.join(CONFIG_DIR, 'coco', 'hornet_cascade.py')
 NUM_CLASSES = 3
 WIDTH = 32
-# A small HorNet with the real layout: 7x7 DW in stages 0-1, global filters
-# in stages 2-3.
-TINY_ARCH = dict(
-    base_dim=16, depths=[1, 1, 1, 1], orders=[2, 2, 2, 2],
-    dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-    [dict(type='GF', h=14, w=8), dict(type='GF', h=7, w=4)])
+TINY_ARCH = tiny_arch(gf=((14, 8), (7, 4)))
 IMAGE = (128, 160)
 
 
@@ -26,7 +23,7 @@ def _small_detector_cfg():
     """The shipped config, made small: a tiny HorNet, HorFPN with GF
     blocks, 32-channel heads, BN instead of SyncBN (no process group on the
     CPU)."""
-    cfg = Config.fromfile(str(CONFIG))
+    cfg = Config.fromfile(CONFIG)
     model = copy.deepcopy(cfg.model)
     model.backbone.update(arch=TINY_ARCH, init_cfg=None, drop_path_rate=0.1)
     model.neck = dict(

@@ -13,20 +13,11 @@ from mmpretrain.utils import register_all_modules
 from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet
 
-CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'imagenet',
-    'hornet-tiny-gf_32xb128_in1k.py')
+from .helpers import CONFIG_DIR, tiny_arch
+
+CONFIG = osp.join(CONFIG_DIR, 'imagenet', 'hornet-tiny-gf_32xb128_in1k.py')
 NUM_CLASSES = 10
-TINY = dict(
-    base_dim=16,
-    depths=[1, 1, 1, 1],
-    orders=[2, 2, 2, 2],
-    dw_cfg=[
-        dict(type='DW', kernel_size=7),
-        dict(type='DW', kernel_size=7),
-        dict(type='GF', h=4, w=3),
-        dict(type='GF', h=2, w=2)
-    ])
+TINY = tiny_arch()
 
 
 def _build():

@@ -17,20 +17,13 @@ from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet, HorUPerHead
 from mmhornet.models.decode_heads import GnConvModule
 
+from .helpers import CONFIG_DIR, tiny_arch
+
 CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'ade20k',
+    CONFIG_DIR, 'ade20k',
     'upernet-hor-head-gf_hornet-s_8xb2-160k_ade20k-512x512.py')
 NUM_CLASSES = 4
-TINY = dict(
-    base_dim=16,
-    depths=[1, 1, 1, 1],
-    orders=[2, 2, 2, 2],
-    dw_cfg=[
-        dict(type='DW', kernel_size=7),
-        dict(type='DW', kernel_size=7),
-        dict(type='GF', h=4, w=3),
-        dict(type='GF', h=2, w=2)
-    ])
+TINY = tiny_arch()
 BN = dict(type='BN', requires_grad=True)
 
 
