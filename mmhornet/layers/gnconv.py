@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
-from .utils import can_write_into
+from .utils import can_write_into, linear
 
 MIXER_TYPES = ('DW', 'GF')
 
@@ -41,7 +41,7 @@ def _linear_1x1(conv: nn.Conv2d,
     if scale is not None:
         weight = weight * scale[:, None]
         bias = bias * scale if bias is not None else None
-    return F.linear(x, weight, bias)
+    return linear(x, weight, bias)
 
 
 class GlobalLocalFilter(nn.Module):
@@ -274,8 +274,8 @@ class GnConv(nn.Module):
         sizes = (self.dims[0], 2 * self.dim - self.dims[0])
         w_gate, w_feat = self.proj_in.weight.flatten(1).split(sizes)
         b_gate, b_feat = self.proj_in.bias.split(sizes)
-        gate = F.linear(x, w_gate, b_gate)
-        feats = self._mix(F.linear(x, w_feat, b_feat))
+        gate = linear(x, w_gate, b_gate)
+        feats = self._mix(linear(x, w_feat, b_feat))
         qs = feats.split(self.dims, dim=-1)
         x = gate.mul_(qs[0]) if can_write_into(gate, qs[0]) else gate * qs[0]
         for proj, q in zip(self.projs, qs[1:]):

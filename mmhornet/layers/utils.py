@@ -1,6 +1,12 @@
 """Small building blocks shared by HorNet blocks."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+
+def autograd_records(*tensors: torch.Tensor) -> bool:
+    """Whether autograd records an op on ``tensors``."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
@@ -13,13 +19,29 @@ def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
     Writing in place saves one large allocation, whose first touch costs
     page faults on CPU.
     """
-    if torch.is_grad_enabled() and any(
-            t.requires_grad for t in (out, ) + others):
+    if autograd_records(out, *others):
         return False
     return all(
         torch.result_type(out, o) == out.dtype
         and torch.broadcast_shapes(out.shape, o.shape) == out.shape
         for o in others)
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor,
+           bias: torch.Tensor) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` over the last dim of ``x``.
+
+    In fp32 on CPU where autograd does not record: a matmul, then the bias
+    added in place. ``addmm`` first copies the bias into the (fresh) output
+    and then accumulates the matmul into it, which measured up to 25% slower
+    (HorNet-T stage 0, 64 -> 256 channels: 2.9 vs 2.2 ms).
+    """
+    if (x.device.type != 'cpu' or bias is None
+            or not x.dtype == weight.dtype == bias.dtype == torch.float32
+            or torch.is_autocast_enabled('cpu')
+            or autograd_records(x, weight, bias)):
+        return F.linear(x, weight, bias)
+    return torch.matmul(x, weight.t()).add_(bias)
 
 
 class DropPath(nn.Module):

@@ -1,6 +1,6 @@
 import torch
 
-from mmhornet.layers.utils import can_write_into
+from mmhornet.layers.utils import can_write_into, linear
 from mmhornet.models import HorNet
 
 
@@ -38,3 +38,14 @@ def test_inference_in_place_matches_autograd_path():
         for a, b in zip(fast, recorded):
             assert a.dtype == b.dtype
             torch.testing.assert_close(a, b.detach(), rtol=0, atol=0)
+
+
+def test_linear_equals_f_linear():
+    x = torch.randn(2, 5, 7, 16)
+    w, b = torch.randn(8, 16, requires_grad=True), torch.randn(8)
+    with torch.no_grad():  # matmul + in-place bias
+        fast = linear(x, w, b)
+    out = linear(x, w, b)  # recorded: F.linear
+    assert out.requires_grad and not fast.requires_grad
+    torch.testing.assert_close(fast, torch.nn.functional.linear(x, w, b))
+    torch.testing.assert_close(out.detach(), fast)

@@ -26,7 +26,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from mmhornet.layers import DropPath, GnConv, LayerScale
-from mmhornet.layers.utils import can_write_into
+from mmhornet.layers.utils import can_write_into, linear
 from mmhornet.registry import MODELS
 
 
@@ -178,13 +178,13 @@ class HorNetBlock(nn.Module):
         g2 = getattr(self.gamma2, 'weight', None)
         x = _residual(x, self.drop_path(
             self.gnconv(self.norm1(x), out_scale=g1)))
-        y = self.pwconv1(self.norm2(x))
+        y = linear(self.norm2(x), self.pwconv1.weight, self.pwconv1.bias)
         y = torch.ops.aten.gelu_(y, approximate=self.act.approximate) \
             if can_write_into(y) else self.act(y)
         w2, b2 = self.pwconv2.weight, self.pwconv2.bias
         if g2 is not None:
             w2, b2 = w2 * g2[:, None], b2 * g2
-        return _residual(x, self.drop_path(F.linear(y, w2, b2)))
+        return _residual(x, self.drop_path(linear(y, w2, b2)))
 
 
 class Stem(nn.Sequential):
