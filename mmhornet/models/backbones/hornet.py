@@ -19,7 +19,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -125,7 +124,7 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 def _residual(x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
     """``x + branch``; in place into the fresh ``branch`` where
     :func:`can_write_into` allows. Not under autograd: ``branch`` is a view
-    of F.linear's 2-D output, and an in-place op on a view costs a clone and
+    of the 2-D matmul output, and an in-place op on a view costs a clone and
     copies in backward (~25 ms a HorNet-T train step here)."""
     return branch.add_(x) if can_write_into(branch, x) else x + branch
 
