@@ -25,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .utils import cpu_fp32_eager
+
 
 class _SameDepthwiseConv2d(torch.autograd.Function):
     """Stride-1 'same' depthwise conv2d, weight gradient as a forward conv."""
@@ -67,10 +69,8 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
 
 
 def _fast_weight_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    return (x.device.type == 'cpu' and x.dtype == torch.float32
-            and weight.dtype == torch.float32 and torch.is_grad_enabled()
-            and weight.requires_grad
-            and not torch.is_autocast_enabled('cpu'))
+    return (cpu_fp32_eager(x, weight) and torch.is_grad_enabled()
+            and weight.requires_grad)
 
 
 def depthwise_conv_nhwc(conv: nn.Conv2d,

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
-from .utils import can_write_into, linear
+from .utils import linear, mul_into
 
 MIXER_TYPES = ('DW', 'GF')
 
@@ -277,10 +277,9 @@ class GnConv(nn.Module):
         gate = linear(x, w_gate, b_gate)
         feats = self._mix(linear(x, w_feat, b_feat))
         qs = feats.split(self.dims, dim=-1)
-        x = gate.mul_(qs[0]) if can_write_into(gate, qs[0]) else gate * qs[0]
+        x = mul_into(gate, qs[0])
         for proj, q in zip(self.projs, qs[1:]):
-            x = _linear_1x1(proj, x)
-            x = x.mul_(q) if can_write_into(x, q) else x * q
+            x = mul_into(_linear_1x1(proj, x), q)
         x = _linear_1x1(self.proj_out, x, out_scale)
         if self.data_format == 'channels_first':
             x = x.permute(0, 3, 1, 2)
