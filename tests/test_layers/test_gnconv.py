@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from mmhornet.layers import GlobalLocalFilter, GnConv, LayerNorm2d
+from mmhornet.layers import gnconv as gnconv_module
 from tests.reference_hornet import (global_local_filter, gnconv,
                                     ln_channels_first, rel_err)
 
@@ -110,6 +111,63 @@ def test_global_filter_under_autocast_and_half(dtype):
     half = gf.to(dtype)
     out = half(x.to(dtype))
     assert out.dtype == dtype and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('shape', [(2, 14, 14, 6), (2, 7, 7, 4),
+                                   (3, 13, 10, 2), (1, 5, 1, 3),
+                                   (1, 1, 6, 2), (1, 1, 1, 2)])
+def test_dft_global_filter_equals_fft(shape):
+    # A random complex filter is not Hermitian in the width's bin 0 / Nyquist
+    # bin, whose imaginary parts irfft2 drops: the DFT path must drop them
+    # the same way. Float64 so only formula differences would show.
+    n, h, w, c = shape
+    base = torch.randn(n, h, w, 2 * c, dtype=torch.float64,
+                       requires_grad=True)
+    filt = torch.randn(h, w // 2 + 1, c, dtype=torch.complex128,
+                       requires_grad=True)
+    grads = []
+    for transform in (gnconv_module.dft_global_filter,
+                      gnconv_module.fft_global_filter):
+        x = base.chunk(2, dim=-1)[1]  # strided, as in the layer
+        out = transform(x, filt)
+        out.backward(torch.linspace(-1, 1, out.numel(),
+                                    dtype=out.dtype).view_as(out))
+        grads.append((out.detach(), base.grad.clone(), filt.grad.clone()))
+        base.grad, filt.grad = None, None
+    for dft, fft in zip(*grads):
+        assert (dft - fft).abs().max() <= 1e-12 * fft.abs().max()
+
+
+def test_global_filter_transform_choice(monkeypatch):
+    calls = []
+    for name in ('dft_global_filter', 'fft_global_filter'):
+        fn = getattr(gnconv_module, name)
+        monkeypatch.setattr(
+            gnconv_module, name,
+            lambda *a, _fn=fn, _name=name: calls.append(_name) or _fn(*a))
+    gf = GlobalLocalFilter(4, h=5, w=3)
+    side = gnconv_module.DFT_MAX_SIDE
+    gf(torch.randn(1, side, side, 4))
+    gf(torch.randn(1, side + 1, 4, 4))
+    # FLOP counters trace the model: FFTs must show as FFTs there.
+    torch.jit.trace(gf, torch.randn(1, 6, 6, 4), check_trace=False)
+    assert calls == ['dft_global_filter', 'fft_global_filter',
+                     'fft_global_filter']
+
+
+def test_dft_matrices_made_in_inference_mode_train():
+    # The matrices are cached: made under inference_mode they must still be
+    # usable (saved for backward) in training.
+    gnconv_module._dft_matrices.cache_clear()
+    gf = _randomize(GlobalLocalFilter(4, h=3, w=2))
+    x = torch.randn(2, 3, 3, 4)
+    with torch.inference_mode():
+        expected = gf(x)
+    x.requires_grad_(True)
+    out = gf(x)
+    out.sum().backward()
+    assert torch.equal(out.detach(), expected)
+    assert x.grad is not None and gf.complex_weight.grad is not None
 
 
 def test_global_filter_rejects_odd_channels():
