@@ -109,10 +109,14 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     # Along H on rows (h, re/im): (N, 2H, F*C) is a view of y.
     z = torch.matmul(dft_h, y.view(n, 2 * height, freqs * c))
     # Complex multiply on (N, H, re/im, F, C): re' = re wr - im wi,
-    # im' = im wr + re wi, i.e. z * wr + swap(z) * (-wi, wi).
+    # im' = im wr + re wi, i.e. z * (wr, wr) + swap(z) * (-wi, wi). Both
+    # factors (H, 2, F, C) broadcast over N only: the filter's gradient is
+    # then a sum over dim 0 (stage 2 of T-GF: 25 us, over dims 0 and 2:
+    # 540 us).
     z = z.view(n, height, 2, freqs, c)
-    wr, wi = filt.real.unsqueeze(1), filt.imag
-    z = torch.addcmul(z * wr, z.flip(2), torch.stack((-wi, wi), 1))
+    wr, wi = filt.real, filt.imag
+    z = torch.addcmul(z * torch.stack((wr, wr), 1), z.flip(2),
+                      torch.stack((-wi, wi), 1))
     z = torch.matmul(idft_h, z.view(n, 2 * height, freqs * c))
     out = torch.matmul(irfft_w, z.view(n * height, 2 * freqs, c))
     return out.view(n, height, width, c)
