@@ -33,8 +33,10 @@ def test_benchmark_tiny_archs(tmp_path):
                           '--det-archs', 'tiny-gf-smoke')
     rows = result['rows']
     cases = {row['case'] for row in rows}
-    # 2 archs x 2 batch sizes x (train, infer) + the detection-size case.
-    assert len(cases) == 9
+    # 2 archs x 2 batch sizes x (train, its fwd+bwd part, infer) + the
+    # detection-size case.
+    assert len(cases) == 13
+    assert {row['mode'] for row in rows} == {'train', 'fwd+bwd', 'infer'}
     assert {row['batch'] for row in rows} == {1, 2}
     assert any('det 64x96' in c for c in cases)
     for case in cases:
@@ -46,16 +48,25 @@ def test_benchmark_tiny_archs(tmp_path):
         assert row['agree'] and 0 <= row['agree_rel_err'] < 1e-5
         assert row['median_ms'] > 0 and row['images_per_s'] > 0
         assert row['min_ms'] <= row['median_ms'] <= row['max_ms']
-        if row['mode'] == 'train':
+        if row['mode'] == 'infer':
+            assert row['memory_bytes'] is None
+        else:
             # CPU: activations saved for backward, a positive byte count.
             assert row['memory_bytes'] > 0
-        else:
-            assert row['memory_bytes'] is None
+        if row['mode'] == 'fwd+bwd':
+            # The first part of each timed train step: shorter, round by
+            # round, so also in sorted order.
+            step = next(
+                r for r in rows if r['impl'] == row['impl']
+                and r['case'] == row['case'].replace('fwd+bwd', 'train'))
+            assert len(row['times_ms']) == len(step['times_ms'])
+            assert all(
+                a < b for a, b in zip(row['times_ms'], step['times_ms']))
     # The markdown table names both implementations on every case.
     table = [line for line in stdout.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| case | impl | median ms')
-    assert sum('| mmhornet |' in line for line in table) == 9
-    assert sum('| mmpretrain |' in line for line in table) == 9
+    assert sum('| mmhornet |' in line for line in table) == 13
+    assert sum('| mmpretrain |' in line for line in table) == 13
     assert 'saved for backward' in stdout
 
 

@@ -13,7 +13,11 @@ shared machine is noisy: read the median with its spread, not one number.
 
 Cases (per arch): ``train`` = zero_grad + forward + backward + AdamW step on
 a ``--size`` batch of ``--batch`` images (backbone only, pooled output,
-loss = mean square); ``infer`` = forward under ``torch.inference_mode``;
+loss = mean square), and within the same timed steps ``fwd+bwd``, the time up
+to the end of backward (the AdamW step runs the same code on the same
+parameter shapes for both implementations, ~90 ms of a HorNet-T step on the
+2-core CPU this was written on); ``infer`` = forward under
+``torch.inference_mode``;
 ``det`` = inference of one ``--det-size`` image with all four stage outputs
 (``out_indices=(0, 1, 2, 3)``, ``gap_before_final_norm=False``), the
 detection setting.
@@ -207,17 +211,20 @@ class Runner:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def train_step(self):
+    def forward_backward(self):
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             outs = self.model(self.x)
             loss = sum(o.float().square().mean() for o in outs)
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
+            loss = self.scaler.scale(loss)
+        loss.backward()
+
+    def optimizer_step(self):
+        if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            loss.backward()
             self.optimizer.step()
 
     def infer_step(self):
@@ -226,32 +233,36 @@ class Runner:
 
     def step(self):
         if self.mode == 'train':
-            self.train_step()
+            self.forward_backward()
+            self.optimizer_step()
         else:
             self.infer_step()
 
     def timed(self):
+        """One step's times in ms: ``{'infer': ...}``, or for training
+        ``{'fwd+bwd': ..., 'train': ...}`` (the whole step)."""
         sync = torch.cuda.synchronize if self.device.type == 'cuda' \
             else (lambda: None)
         sync()
         start = time.perf_counter()
-        self.step()
+        if self.mode != 'train':
+            self.infer_step()
+            sync()
+            return {'infer': (time.perf_counter() - start) * 1e3}
+        self.forward_backward()
         sync()
-        return (time.perf_counter() - start) * 1e3
+        middle = time.perf_counter()
+        self.optimizer_step()
+        sync()
+        end = time.perf_counter()
+        return {'train': (end - start) * 1e3,
+                'fwd+bwd': (middle - start) * 1e3}
 
     def memory(self):
         """Saved-for-backward bytes (CPU train), else None."""
         if self.device.type == 'cuda' or self.mode != 'train':
             return None
-        self.optimizer.zero_grad(set_to_none=True)
-
-        def forward_backward():
-            with self._autocast():
-                outs = self.model(self.x)
-                loss = sum(o.float().square().mean() for o in outs)
-            loss.backward()
-
-        nbytes = saved_activation_bytes(forward_backward,
+        nbytes = saved_activation_bytes(self.forward_backward,
                                         list(self.model.parameters()))
         self.optimizer.zero_grad(set_to_none=True)
         return nbytes
@@ -281,7 +292,9 @@ def run_case(case, args, device, amp_dtype, logger):
     for impl, model in models.items():
         model.to(device)
         runners[impl] = Runner(model, case['mode'], x, device, amp_dtype)
-    times = {impl: [] for impl in IMPLS}
+    phases = ('train', 'fwd+bwd') if case['mode'] == 'train' \
+        else ('infer', )
+    times = {(impl, phase): [] for impl in IMPLS for phase in phases}
     peak = {impl: 0 for impl in IMPLS}
     for r in range(args.warmup + args.repeats):
         order = IMPLS if r % 2 == 0 else IMPLS[::-1]
@@ -290,26 +303,32 @@ def run_case(case, args, device, amp_dtype, logger):
                 runners[impl].step()
             if device.type == 'cuda':
                 torch.cuda.reset_peak_memory_stats(device)
-            ms = runners[impl].timed()
+            step_ms = runners[impl].timed()
             if r >= args.warmup:
-                times[impl].append(ms)
+                for phase, ms in step_ms.items():
+                    times[impl, phase].append(ms)
                 if device.type == 'cuda':
                     peak[impl] = max(peak[impl],
                                      torch.cuda.max_memory_allocated(device))
+    memory = {impl: peak[impl] if device.type == 'cuda'
+              else runners[impl].memory() for impl in IMPLS}
     rows = []
-    for impl in IMPLS:
-        stats = summarize(times[impl])
-        memory = peak[impl] if device.type == 'cuda' \
-            else runners[impl].memory()
-        rows.append(dict(
-            case=case['name'], arch=case['arch_name'], mode=case['mode'],
-            impl=impl, batch=case['batch'], shape=list(case['shape']),
-            agree_rel_err=err, agree=err < TOLERANCE,
-            images_per_s=case['batch'] * 1e3 / stats['median'],
-            memory_bytes=memory, **{f'{k}_ms': v
-                                    for k, v in stats.items()}))
-    speedup = rows[1]['median_ms'] / rows[0]['median_ms']
-    rows[0]['speedup_vs_mmpretrain'] = speedup
+    for phase in phases:
+        # Case names end with the mode: '... train' -> '... fwd+bwd'.
+        name = f"{case['name'].rsplit(' ', 1)[0]} {phase}"
+        pair = []
+        for impl in IMPLS:
+            stats = summarize(times[impl, phase])
+            pair.append(dict(
+                case=name, arch=case['arch_name'], mode=phase, impl=impl,
+                batch=case['batch'], shape=list(case['shape']),
+                agree_rel_err=err, agree=err < TOLERANCE,
+                images_per_s=case['batch'] * 1e3 / stats['median'],
+                memory_bytes=memory[impl], **{f'{k}_ms': v
+                                              for k, v in stats.items()}))
+        pair[0]['speedup_vs_mmpretrain'] = \
+            pair[1]['median_ms'] / pair[0]['median_ms']
+        rows.extend(pair)
     del models, runners
     return rows
 
@@ -389,7 +408,8 @@ def main(argv=None):
         device_name=torch.cuda.get_device_name(device)
         if device.type == 'cuda' else platform.processor() or 'cpu',
         threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
-        amp=str(amp_dtype), repeats=args.repeats, warmup=args.warmup, settle=args.settle,
+        amp=str(amp_dtype), repeats=args.repeats, warmup=args.warmup,
+        settle=args.settle,
         loadavg_start=os.getloadavg())
     logger.info(f'benchmark settings: {env}')
     if device.type == 'cpu' and env['threads'] > 1 and \
