@@ -42,7 +42,13 @@ def test_benchmark_tiny_archs(tmp_path):
     for case in cases:
         impls = {row['impl']: row for row in rows if row['case'] == case}
         assert set(impls) == {'mmhornet', 'mmpretrain'}
-        assert impls['mmhornet']['speedup_vs_mmpretrain'] > 0
+        ours = impls['mmhornet']
+        assert ours['speedup_vs_mmpretrain'] > 0
+        paired = ours['paired_speedup']
+        assert paired['p25'] <= paired['median'] <= paired['p75']
+        # One round: the paired ratio is the ratio of the two times.
+        assert paired['median'] == pytest.approx(
+            impls['mmpretrain']['median_ms'] / ours['median_ms'])
     assert result['all_agree'] is True
     for row in rows:
         assert row['agree'] and 0 <= row['agree_rel_err'] < 1e-5

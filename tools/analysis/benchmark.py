@@ -328,6 +328,13 @@ def run_case(case, args, device, amp_dtype, logger):
                                               for k, v in stats.items()}))
         pair[0]['speedup_vs_mmpretrain'] = \
             pair[1]['median_ms'] / pair[0]['median_ms']
+        # Per round, the two steps ran back to back: their ratio cancels
+        # the machine's slower drifts, which a ratio of medians keeps.
+        ratios = summarize([
+            ref / ours for ours, ref in zip(times['mmhornet', phase],
+                                            times['mmpretrain', phase])])
+        pair[0]['paired_speedup'] = dict(
+            median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
         rows.extend(pair)
     del models, runners
     return rows
@@ -378,17 +385,20 @@ def table(rows, device):
         else 'saved-for-bwd'
     lines = [
         f'| case | impl | median ms | IQR ms | min-max ms | img/s | '
-        f'{mem_name} | speed-up |',
-        '|---|---|---:|---:|---:|---:|---:|---:|'
+        f'{mem_name} | speed-up | paired speed-up (IQR) |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|'
     ]
     for row in rows:
         speedup = row.get('speedup_vs_mmpretrain')
+        paired = row.get('paired_speedup')
+        paired = f"{paired['median']:.2f}x ({paired['p25']:.2f}-" \
+            f"{paired['p75']:.2f})" if paired else ''
         lines.append(
             f"| {row['case']} | {row['impl']} | {row['median_ms']:.1f} | "
             f"{row['p25_ms']:.1f}-{row['p75_ms']:.1f} | "
             f"{row['min_ms']:.1f}-{row['max_ms']:.1f} | "
             f"{row['images_per_s']:.2f} | {fmt_bytes(row['memory_bytes'])} "
-            f"| {f'{speedup:.2f}x' if speedup else ''} |")
+            f"| {f'{speedup:.2f}x' if speedup else ''} | {paired} |")
     return '\n'.join(lines)
 
 
@@ -435,7 +445,9 @@ def main(argv=None):
         'n/a for inference on CPU')
     logger.info(
         '\n' + table(rows, device) + '\nspeed-up = mmpretrain median / '
-        'mmhornet median; times per step (batch) in ms, '
+        'mmhornet median; paired speed-up = median (and IQR) over rounds '
+        'of mmpretrain / mmhornet time within the round; times per step '
+        '(batch) in ms, '
         f'{args.repeats} timed rounds after {args.warmup} warm-up, '
         f'{args.settle} untimed step(s) before each timed one, '
         f"interleaved. Load average {env['loadavg_start'][0]:.1f} at "
