@@ -197,7 +197,10 @@ class GlobalLocalFilter(nn.Module):
         """
         grid = tuple(int(s) for s in grid)
         weight = self.complex_weight
-        cacheable = not (torch.is_grad_enabled() and weight.requires_grad)
+        # No Python-side cache under torch.compile: the compiler owns the
+        # graph, and guards on the cache would recompile per layer.
+        cacheable = not (torch.is_grad_enabled() and weight.requires_grad
+                         or torch.compiler.is_compiling())
         if cacheable:
             hit = self._filter_cache.get(grid)
             if hit is not None and hit[0] == self._weight_key():
@@ -228,11 +231,14 @@ class GlobalLocalFilter(nn.Module):
         :func:`dft_global_filter`, larger ones :func:`fft_global_filter`.
         """
         height, width = x.shape[1:3]
-        # DFT matrices on CPU for small maps; the FFT elsewhere and while
-        # tracing (FLOP counters count FFTs as FFTs, matmuls as linears).
+        # DFT matrices on CPU for small maps; the FFT elsewhere, while
+        # tracing (FLOP counters count FFTs as FFTs, matmuls as linears) and
+        # under torch.compile (there both ran alike: 267 vs 272 ms, T-GF b4
+        # inference, and the cached matrices would be rebuilt in the graph).
         use_dft = (x.device.type == 'cpu'
                    and max(height, width) <= DFT_MAX_SIDE
-                   and not torch.jit.is_tracing())
+                   and not torch.jit.is_tracing()
+                   and not torch.compiler.is_compiling())
         transform = dft_global_filter if use_dft else fft_global_filter
         with torch.autocast(device_type=x.device.type, enabled=False):
             filt = self.filter_for_grid((height, width // 2 + 1))

@@ -21,8 +21,11 @@ def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
     """
     if autograd_records(out, *others):
         return False
+    # promote_types, not result_type: the same for two non-scalar tensors,
+    # stricter for a 0-dim one, and torch.compile traces it (result_type
+    # returns a dtype from tensors, a graph break).
     return all(
-        torch.result_type(out, o) == out.dtype
+        torch.promote_types(out.dtype, o.dtype) == out.dtype
         and torch.broadcast_shapes(out.shape, o.shape) == out.shape
         for o in others)
 

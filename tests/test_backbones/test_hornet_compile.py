@@ -1,0 +1,76 @@
+"""HorNet under torch.compile: one graph (no graph breaks), and the compiled
+model (``aot_eager``: dynamo + AOT autograd, no code generation, so it is
+quick on CPU) computes what the eager one does, in eval and in training."""
+import pytest
+import torch
+
+from mmhornet.models.backbones.hornet import HorNet
+
+dynamo = pytest.importorskip('torch._dynamo')
+
+# 7x7 stages and GF stages whose filters match a 64x64 input's maps (4x4
+# -> rfft grid (4, 3); 2x2 -> (2, 2)).
+SMALL = dict(
+    base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
+    dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+    [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)])
+
+
+def _model(training):
+    torch.manual_seed(0)
+    model = HorNet(SMALL, out_indices=(0, 1, 2, 3),
+                   gap_before_final_norm=False, layer_scale_init_value=0.5)
+    return model.train(training)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_hornet_traces_as_one_graph(training):
+    model = _model(training)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode(not training):
+        explanation = dynamo.explain(model)(x)
+    dynamo.reset()
+    assert explanation.graph_break_count == 0, [
+        str(b.reason)[:200] for b in explanation.break_reasons]
+    assert explanation.graph_count == 1
+
+
+def test_compiled_hornet_matches_eager():
+    model = _model(True)
+    x = torch.randn(2, 3, 64, 64)
+    compiled = torch.compile(model, backend='aot_eager')
+    try:
+        outs = model(x)
+        sum(o.square().mean() for o in outs).backward()
+        grads = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad(set_to_none=True)
+        compiled_outs = compiled(x)
+        sum(o.square().mean() for o in compiled_outs).backward()
+        for a, b in zip(compiled_outs, outs):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        for p, g in zip(model.parameters(), grads):
+            torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-7)
+        model.eval()
+        with torch.inference_mode():
+            torch.testing.assert_close(compiled(x), model(x), rtol=1e-5,
+                                       atol=1e-6)
+    finally:
+        dynamo.reset()
+
+
+def test_compiled_eval_runs_without_recompiling():
+    # The GF filters' Python-side cache is off under compile: guards on it
+    # recompiled every GF layer (and hit dynamo's recompile limit).
+    model = _model(False)
+    x = torch.randn(1, 3, 64, 64)
+    compiled = torch.compile(model, backend='eager')
+    try:
+        with torch.inference_mode():
+            compiled(x)
+            with dynamo.config.patch(error_on_recompile=True):
+                for _ in range(2):
+                    outs = compiled(x)
+            for a, b in zip(outs, model(x)):
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    finally:
+        dynamo.reset()
