@@ -168,6 +168,14 @@ def test_dft_matrices_made_in_inference_mode_train():
     out.sum().backward()
     assert torch.equal(out.detach(), expected)
     assert x.grad is not None and gf.complex_weight.grad is not None
+    # Also in float64, where no dtype conversion makes fresh tensors.
+    x = torch.randn(1, 5, 5, 2, dtype=torch.float64)
+    filt = torch.randn(5, 3, 2, dtype=torch.complex128)
+    with torch.inference_mode():
+        gnconv_module.dft_global_filter(x, filt)
+    x.requires_grad_(True)
+    gnconv_module.dft_global_filter(x, filt).sum().backward()
+    assert x.grad is not None
 
 
 def test_global_filter_rejects_odd_channels():
