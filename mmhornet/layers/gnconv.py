@@ -41,13 +41,12 @@ DFT_MAX_SIDE = 24
 
 
 @functools.lru_cache(maxsize=32)
+@torch.inference_mode(False)  # cached, so maybe saved for backward later
 def _dft_matrices(height: int, width: int, dtype: torch.dtype,
                   device: torch.device) -> Tuple[torch.Tensor, ...]:
     """Real matrices of ``rfft2`` / ``irfft2`` (``norm='ortho'``) for an
-    ``(height, width)`` map, in the layouts :func:`dft_global_filter` uses.
-
-    Made outside inference mode even when called inside it: they are cached
-    and may then be saved for backward in training.
+    ``(height, width)`` map, in the layouts :func:`dft_global_filter` uses;
+    computed in float64.
 
     Returns:
         tuple[Tensor]: ``rfft_w`` ``(2F, W)`` (rows: real parts of bins
@@ -55,14 +54,6 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
         ``idft_h`` ``(2H, 2H)`` (complex DFT / inverse DFT along H, rows and
         columns interleaved ``(h, re/im)``), ``irfft_w`` ``(W, 2F)``.
     """
-    with torch.inference_mode(False):
-        return tuple(
-            m.to(dtype).contiguous()
-            for m in _dft_matrices_f64(height, width, device))
-
-
-def _dft_matrices_f64(height: int, width: int,
-                      device: torch.device) -> Tuple[torch.Tensor, ...]:
     f64 = dict(dtype=torch.float64, device=device)
     freqs = width // 2 + 1
     ang = 2 * math.pi * torch.outer(
@@ -88,7 +79,8 @@ def _dft_matrices_f64(height: int, width: int,
                            torch.stack((sign * sin, cos), -1)), 1)
         return mat.reshape(2 * height, 2 * height) / math.sqrt(height)
 
-    return rfft_w, dft(-1.), dft(1.), irfft_w
+    return tuple(m.to(dtype).contiguous()
+                 for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
 
 
 def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
