@@ -46,8 +46,6 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 
-from mmhornet.layers import GlobalLocalFilter
-
 #: Paper GFLOPs (ImageNet-1K classifiers at 224x224, 1000-class head).
 PAPER_GFLOPS = {
     'tiny': 4.0, 'tiny-gf': 3.9, 'small': 8.8, 'small-gf': 8.7,
@@ -259,11 +257,6 @@ def count_flops(model: nn.Module,
     """
     was_training = model.training
     model.eval()
-    for m in model.modules():
-        if isinstance(m, GlobalLocalFilter):
-            # A cached resized filter would hide its interpolation from the
-            # trace on a second count: count as the first call runs.
-            m._filter_cache.clear()
     shape = tuple((inputs[0] if isinstance(inputs, tuple) else inputs).shape)
     try:
         with torch.no_grad():

@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
-from .utils import linear, mul_into
+from .utils import capturing_graph, linear, mul_into
 
 MIXER_TYPES = ('DW', 'GF')
 
@@ -192,15 +192,15 @@ class GlobalLocalFilter(nn.Module):
         """The complex filter for an ``rfft2`` grid, as ``(H', W', C/2)``.
 
         Cached per grid while no gradient flows into the weight (eval,
-        ``torch.no_grad``, frozen); the cache entry is dropped once the
-        weight changes (in-place updates bump the tensor's version).
+        ``torch.no_grad``, frozen) and no graph is being captured (see
+        :func:`~mmhornet.layers.utils.capturing_graph`); the cache entry is
+        dropped once the weight changes (in-place updates bump the tensor's
+        version).
         """
         grid = tuple(int(s) for s in grid)
         weight = self.complex_weight
-        # No Python-side cache under torch.compile: the compiler owns the
-        # graph, and guards on the cache would recompile per layer.
         cacheable = not (torch.is_grad_enabled() and weight.requires_grad
-                         or torch.compiler.is_compiling())
+                         or capturing_graph())
         if cacheable:
             hit = self._filter_cache.get(grid)
             if hit is not None and hit[0] == self._weight_key():
@@ -231,14 +231,13 @@ class GlobalLocalFilter(nn.Module):
         :func:`dft_global_filter`, larger ones :func:`fft_global_filter`.
         """
         height, width = x.shape[1:3]
-        # DFT matrices on CPU for small maps; the FFT elsewhere, while
-        # tracing (FLOP counters count FFTs as FFTs, matmuls as linears) and
-        # under torch.compile (there both ran alike: 267 vs 272 ms, T-GF b4
+        # DFT matrices on CPU for small maps; the FFT elsewhere and while a
+        # graph is captured (FLOP counters count FFTs as FFTs, matmuls as
+        # linears; compiled, both ran alike: 267 vs 272 ms, T-GF b4
         # inference, and the cached matrices would be rebuilt in the graph).
         use_dft = (x.device.type == 'cpu'
                    and max(height, width) <= DFT_MAX_SIDE
-                   and not torch.jit.is_tracing()
-                   and not torch.compiler.is_compiling())
+                   and not capturing_graph())
         transform = dft_global_filter if use_dft else fft_global_filter
         with torch.autocast(device_type=x.device.type, enabled=False):
             filt = self.filter_for_grid((height, width // 2 + 1))

@@ -44,6 +44,14 @@ def add_into(out: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     return out.add_(other) if can_write_into(out, other) else out + other
 
 
+def capturing_graph() -> bool:
+    """A tracer (``torch.jit.trace``, as mmengine's FLOP counter uses) or
+    ``torch.compile`` is recording the ops: use the plain ones they know,
+    and no Python-side caches (a tracer would record a cache hit as a
+    constant; the compiler would guard on the cache and recompile)."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
 def cpu_fp32_eager(*tensors: torch.Tensor) -> bool:
     """All ``tensors`` are fp32 on CPU, outside autocast: where the CPU
     kernel workarounds of this package apply (see :func:`linear` and

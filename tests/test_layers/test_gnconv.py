@@ -101,6 +101,17 @@ def test_global_filter_cache_is_used_and_invalidated():
     assert gf._filter_cache == {}
 
 
+def test_traced_global_filter_resizes_its_filter_in_the_graph():
+    # FLOP counters trace a model that may have run before: a cached filter
+    # would enter the trace as a constant and hide its interpolation.
+    gf = GlobalLocalFilter(4, h=5, w=3)
+    x = torch.randn(1, 9, 8, 4)
+    with torch.no_grad():
+        gf(x)  # fills the cache for the (9, 5) grid
+        graph = torch.jit.trace(gf, x, check_trace=False).graph
+    assert 'upsample_bilinear2d' in str(graph)
+
+
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 def test_global_filter_under_autocast_and_half(dtype):
     gf = _randomize(GlobalLocalFilter(8, h=6, w=4))
