@@ -5,20 +5,15 @@ import pytest
 import torch
 
 from mmhornet.models.backbones.hornet import HorNet
+from tests.test_models.helpers import tiny_arch
 
 dynamo = pytest.importorskip('torch._dynamo')
-
-# 7x7 stages and GF stages whose filters match a 64x64 input's maps (4x4
-# -> rfft grid (4, 3); 2x2 -> (2, 2)).
-SMALL = dict(
-    base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
-    dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-    [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)])
 
 
 def _model(training):
     torch.manual_seed(0)
-    model = HorNet(SMALL, out_indices=(0, 1, 2, 3),
+    # 7x7 stages, and GF stages whose filters fit a 64x64 input's maps.
+    model = HorNet(tiny_arch(), out_indices=(0, 1, 2, 3),
                    gap_before_final_norm=False, layer_scale_init_value=0.5)
     return model.train(training)
 
