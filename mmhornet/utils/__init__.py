@@ -13,7 +13,8 @@ from .config import (ConfigOptionError, add_cfg_options_args,
 from .data_check import (DataCheckError, check_checkpoint_matches,
                          check_dataset_files, check_json_file)
 from .launch import (CpuDistributedDataParallel, init_cpu_dist,
-                     setup_distributed, use_cpu_model_wrapper)
+                     register_teardown, setup_distributed,
+                     teardown_distributed, use_cpu_model_wrapper)
 from .setup_env import (HOSTS, apply_out_arg, apply_show_args,
                         enable_auto_scale_lr, init_host, set_work_dir)
 
@@ -26,6 +27,7 @@ __all__ = [
     'enable_auto_scale_lr', 'find_latest_checkpoint', 'init_cpu_dist',
     'init_host', 'is_checkpoint_file', 'load_tool_config',
     'merge_cfg_options', 'parse_tool_args', 'register_safe_globals',
+    'register_teardown', 'teardown_distributed',
     'safe_globals', 'set_work_dir', 'setup_distributed', 'tool_parser',
     'use_atomic_checkpoints', 'use_cpu_model_wrapper'
 ]

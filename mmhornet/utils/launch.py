@@ -8,12 +8,20 @@ process group itself, with gloo (``Runner.setup_env`` calls ``init_dist`` only
 while ``is_distributed()`` is False), and points the config's model wrapper
 at :class:`CpuDistributedDataParallel`. With CUDA nothing changes: mmengine's
 own NCCL path runs.
+
+Either way the process group is torn down before the interpreter finalises
+(:func:`teardown_distributed`, registered by :func:`setup_distributed`):
+mmengine never destroys it, and a gloo worker thread that drops the last
+reference to a finished collective's tensors while Python shuts down aborts
+the process ("terminate called without an active exception").
 """
+import atexit
 import datetime
 import logging
 import os
 import re
 import subprocess
+import sys
 from typing import List, Optional
 
 import torch
@@ -164,13 +172,78 @@ def use_cpu_model_wrapper(cfg) -> None:
             level=logging.WARNING)
 
 
+#: Seconds every rank waits at exit for the others before it tears down.
+TEARDOWN_BARRIER_TIMEOUT = 120.
+_teardown_registered = False
+
+
+def _exiting_on_error() -> bool:
+    # Python sets sys.last_value (3.12: also last_exc) for the uncaught
+    # exception it is exiting on, before it runs the atexit handlers.
+    return getattr(sys, 'last_value', None) is not None
+
+
+def teardown_distributed(
+        barrier_timeout: float = TEARDOWN_BARRIER_TIMEOUT) -> bool:
+    """Wait for every rank, then destroy the default process group.
+
+    A process group that is never destroyed keeps its backend's threads
+    alive into interpreter shutdown. With gloo, a worker thread then releases
+    the last reference to a finished collective's tensors, needs the GIL to
+    free their Python objects, and is ended by the exiting interpreter in the
+    middle of a C++ destructor: ``std::terminate``, "terminate called without
+    an active exception", SIGABRT. :func:`setup_distributed` registers this
+    function with :mod:`atexit`, which runs while the interpreter is still
+    whole; it can also be called directly.
+
+    The barrier first lets no rank leave while a peer still needs the group
+    (rank 0 also serves the rendezvous store); it is skipped when the
+    process exits on an uncaught exception, so a failing rank exits at once
+    instead of waiting for peers that will never arrive.
+
+    Args:
+        barrier_timeout (float): Seconds to wait for the other ranks (gloo;
+            NCCL's barrier waits up to the group's own timeout). Defaults to
+            :data:`TEARDOWN_BARRIER_TIMEOUT`.
+
+    Returns:
+        bool: whether a process group was destroyed.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return False
+    if not _exiting_on_error() and torch_dist.get_world_size() > 1:
+        try:
+            if torch_dist.get_backend() == 'gloo':
+                torch_dist.monitored_barrier(
+                    timeout=datetime.timedelta(seconds=barrier_timeout))
+            else:
+                torch_dist.barrier()
+        except RuntimeError as e:
+            print_log(
+                f'the ranks did not all reach the end of the run ({e}); '
+                'tearing down this rank\'s process group anyway',
+                logger='current',
+                level=logging.WARNING)
+    torch_dist.destroy_process_group()
+    return True
+
+
+def register_teardown() -> None:
+    """Run :func:`teardown_distributed` at exit (once per process)."""
+    global _teardown_registered
+    if not _teardown_registered:
+        atexit.register(teardown_distributed)
+        _teardown_registered = True
+
+
 def setup_distributed(cfg, launcher: str) -> str:
     """Prepare distributed training or testing for ``launcher``.
 
-    ``'none'``, or any launcher with CUDA available: nothing to do,
-    mmengine's own path (NCCL) runs. Without CUDA: gloo is initialised here,
+    ``'none'``: nothing to do. With CUDA available, mmengine's own path
+    (NCCL) runs. Without CUDA: gloo is initialised here,
     ``cfg.env_cfg.dist_cfg.backend`` set to ``'gloo'`` and the model wrapper
-    to :class:`CpuDistributedDataParallel`.
+    to :class:`CpuDistributedDataParallel`. With either backend the process
+    group is torn down at exit (:func:`teardown_distributed`).
 
     Args:
         cfg (mmengine.Config): The config, changed in place.
@@ -181,6 +254,7 @@ def setup_distributed(cfg, launcher: str) -> str:
     """
     if launcher == 'none':
         return 'none'
+    register_teardown()
     if cfg.get('env_cfg') is None:
         cfg.env_cfg = dict()
     if cfg.env_cfg.get('dist_cfg') is None:

@@ -2,7 +2,8 @@
 
 The end-to-end tests train the toy model with two gloo processes and check
 that they trained one model: the same parameters on both ranks, equal to a
-single process trained on the global batch.
+single process trained on the global batch; and that every launch exits 0
+with nothing on stderr that says a rank aborted.
 """
 import json
 import os
@@ -10,6 +11,8 @@ import os.path as osp
 import pickle
 import shutil
 import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -20,11 +23,39 @@ from torch import nn
 
 from mmhornet.utils import (CpuDistributedDataParallel, setup_distributed,
                             use_cpu_model_wrapper)
-from mmhornet.utils.launch import _expand_slurm_tasks_per_node, _slurm_env
+from mmhornet.utils.launch import (_expand_slurm_tasks_per_node, _slurm_env,
+                                   teardown_distributed)
 
-from .helpers import REPO, TOY_CONFIG, free_port, load_record, run_tool
+from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record,
+                      run_tool, tool_env)
 
 SLURM_ENV = '/tmp/mmhornet-slurm/env'
+#: What a rank that died at exit leaves on stderr: libstdc++'s terminate
+#: message, srun's and torchrun's reports of the signal, torch's warning for
+#: a group never destroyed.
+ABORT_SIGNS = ('terminate called', 'Aborted', 'SIGABRT', 'core dumped',
+               'Signal 6', 'exitcode  : -', 'NOT been destroyed')
+#: Extra 2-rank train + test launches per launcher in the repeated test.
+REPEATS = 5
+
+
+def run_launch(args, timeout=180, **env):
+    """Run a launch script; assert exit code 0 and a stderr free of
+    :data:`ABORT_SIGNS`; return stdout and stderr together."""
+    proc = subprocess.run(
+        args,
+        cwd=REPO,
+        env=tool_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, (
+        f'{" ".join(args)} exited with {proc.returncode}:\n{output[-6000:]}')
+    signs = [sign for sign in ABORT_SIGNS if sign in proc.stderr]
+    assert not signs, (f'{" ".join(args)} exited 0 but a rank aborted '
+                       f'({signs}):\n{proc.stderr[-6000:]}')
+    return output
 
 
 def assert_one_model(work_dir, reference_dir):
@@ -75,21 +106,19 @@ def assert_test_results(out_file, log):
 @pytest.mark.slow
 def test_dist_train_and_test_on_cpu(tmp_path, reference_batch8):
     work_dir = str(tmp_path / 'work')
-    log = run_tool(
+    log = run_launch(
         ['tools/dist_train.sh', TOY_CONFIG, '2', '--work-dir', work_dir],
-        timeout=180,
         PORT=free_port())
     assert "dist_cfg: {'backend': 'gloo'}" in log
     assert_one_model(work_dir, reference_batch8)
 
     out = str(tmp_path / 'results.pkl')
-    log = run_tool([
+    log = run_launch([
         'tools/dist_test.sh', TOY_CONFIG,
         osp.join(work_dir, 'iter_40.pth'), '2', '--out', out, '--work-dir',
         str(tmp_path / 'test')
     ],
-                   timeout=180,
-                   PORT=free_port())
+                     PORT=free_port())
     assert_test_results(out, log)
 
 
@@ -124,28 +153,112 @@ def test_slurm_train_and_test_on_cpu(tmp_path, reference_batch8):
         env['SLURM_CONF'] = conf
     work_dir = str(tmp_path / 'work')
     # srun queues, silently, while the node lacks CPUs: always a timeout.
-    log = run_tool([
+    log = run_launch([
         'timeout', '170', 'tools/slurm_train.sh', 'debug', 'mmhornet-test',
         TOY_CONFIG, work_dir
     ],
-                   timeout=180,
-                   MASTER_PORT=free_port(),
-                   **env)
+                     MASTER_PORT=free_port(),
+                     **env)
     assert '--gres' not in log
     assert 'Distributed launcher: slurm' in log
     assert_one_model(work_dir, reference_batch8)
 
     out = str(tmp_path / 'results.pkl')
-    log = run_tool([
+    log = run_launch([
         'timeout', '170', 'tools/slurm_test.sh', 'debug', 'mmhornet-test',
         TOY_CONFIG,
         osp.join(work_dir, 'iter_40.pth'), '--out', out, '--work-dir',
         str(tmp_path / 'test')
     ],
-                   timeout=180,
-                   MASTER_PORT=free_port(),
-                   **env)
+                     MASTER_PORT=free_port(),
+                     **env)
     assert_test_results(out, log)
+
+
+def _launch_commands(launcher, work_dir):
+    """Train and test commands of a short 2-rank toy run, and their env."""
+    short = ['--cfg-options', 'train_cfg.max_iters=4',
+             'default_hooks.checkpoint.interval=4']
+    ckpt = osp.join(work_dir, 'iter_4.pth')
+    if launcher == 'torchrun':
+        return ([['tools/dist_train.sh', TOY_CONFIG, '2', '--work-dir',
+                  work_dir, *short],
+                 ['tools/dist_test.sh', TOY_CONFIG, ckpt, '2', '--work-dir',
+                  work_dir + '_test']], 'PORT', {})
+    env = dict(GPUS=2, GPUS_PER_NODE=0, CPUS_PER_TASK=1)
+    conf = slurm_conf()
+    if conf:
+        env['SLURM_CONF'] = conf
+    return ([['timeout', '170', 'tools/slurm_train.sh', 'debug',
+              'mmhornet-test', TOY_CONFIG, work_dir, *short],
+             ['timeout', '170', 'tools/slurm_test.sh', 'debug',
+              'mmhornet-test', TOY_CONFIG, ckpt, '--work-dir',
+              work_dir + '_test']], 'MASTER_PORT', env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('launcher', ['torchrun', 'slurm'])
+def test_repeated_launches_exit_cleanly(tmp_path, launcher):
+    """Short 2-rank trainings and tests, each launch exiting 0 with no rank
+    aborted. Before the teardown at exit, 2 of the 36 launches of a 9-round
+    run of these four scripts aborted after finishing their work."""
+    for i in range(REPEATS):
+        commands, port_var, env = _launch_commands(launcher,
+                                                   str(tmp_path / f'w{i}'))
+        for cmd in commands:
+            log = run_launch(cmd, **{port_var: free_port()}, **env)
+        assert 'mse:' in log
+
+
+def _two_ranks(script, timeout=60, **env):
+    """Start ``script`` as ranks 0 and 1 of a gloo job; return the finished
+    processes and the seconds until both had exited."""
+    base = dict(MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port(),
+                WORLD_SIZE=2, **env)
+    start = time.monotonic()
+    procs = [
+        subprocess.Popen([sys.executable, script],
+                         cwd=REPO,
+                         env=tool_env(RANK=rank, LOCAL_RANK=rank, **base),
+                         stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         text=True) for rank in (0, 1)
+    ]
+    outputs = [p.communicate(timeout=timeout) for p in procs]
+    return procs, outputs, time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_no_abort_right_after_a_collective():
+    """The abort's trigger, repeated: ranks that exit right after a burst of
+    collectives. Without the teardown about half of such runs aborted."""
+    script = osp.join(DATA, 'exit_after_collective.py')
+    for _ in range(10):
+        procs, outputs, _ = _two_ranks(script)
+        for rank, (proc, (_, err)) in enumerate(zip(procs, outputs)):
+            assert proc.returncode == 0, f'rank {rank}:\n{err}'
+            assert not any(sign in err for sign in ABORT_SIGNS), err
+
+
+def test_failing_rank_exits_at_once():
+    """A rank that ends on an exception skips the barrier: it exits 1 with
+    its traceback, at once, and its peer, finding it gone, still tears down
+    and exits 0 instead of waiting for the barrier's timeout."""
+    script = osp.join(DATA, 'exit_after_collective.py')
+    procs, outputs, seconds = _two_ranks(script, FAIL_RANK=1)
+    assert procs[1].returncode == 1, outputs[1][1]
+    assert 'rank failed on purpose' in outputs[1][1]
+    assert procs[0].returncode == 0, outputs[0][1]
+    for _, err in outputs:
+        assert not any(sign in err for sign in ABORT_SIGNS), err
+    assert seconds < 60
+
+
+def test_teardown_destroys_the_group_once(gloo_group):
+    assert torch_dist.is_initialized()
+    assert teardown_distributed() is True
+    assert not torch_dist.is_initialized()
+    assert teardown_distributed() is False
 
 
 def test_slurm_scripts_request_gpus_when_asked(tmp_path):
@@ -243,7 +356,8 @@ def gloo_group(tmp_path):
         rank=0,
         world_size=1)
     yield
-    torch_dist.destroy_process_group()
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 class SyncBNNet(nn.Module):

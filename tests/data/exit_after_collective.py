@@ -1,0 +1,23 @@
+"""A distributed run reduced to the part that aborted at exit.
+
+Started as one rank of a two-process job (torch's env:// variables set), it
+sets up the group as ``tools/train.py`` does (gloo without CUDA) and ends
+right after a burst of collectives, the moment a gloo worker thread may
+still hold the last one. Without the teardown at exit this aborted in about
+half of the runs ("terminate called without an active exception").
+``FAIL_RANK=r`` makes rank r end on an uncaught exception instead.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+from mmhornet.utils import setup_distributed
+
+assert setup_distributed(Config(dict()), 'pytorch') == 'gloo'
+tensor = torch.ones(1000)
+for _ in range(20):
+    dist.all_reduce(tensor)
+if os.environ.get('FAIL_RANK') == os.environ['RANK']:
+    raise RuntimeError('rank failed on purpose')
