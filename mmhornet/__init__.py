@@ -1,8 +1,12 @@
 """mmhornet: HorNet and g^nConv for mmdetection, mmsegmentation and
-mmpretrain. Importing it registers its models under the ``mmhornet`` scope
-(``type='mmhornet.HorNet'``) and its neck / head in mmdet's / mmseg's
-registries."""
+mmpretrain. Importing it registers its models, runner and wrappers under the
+``mmhornet`` scope (``type='mmhornet.HorNet'``), its neck / head in mmdet's /
+mmseg's registries, the safe loading of mmengine checkpoints, the atomic
+checkpoint backend, and the ``mmhornet::`` config scope."""
 from .version import __version__
-from . import engine, models  # noqa: F401,E402  (registers the modules)
+from . import checkpoint, engine, models  # noqa: F401,E402  (registrations)
+from .registry import register_config_scope  # noqa: E402
+
+register_config_scope()
 
 __all__ = ['__version__']

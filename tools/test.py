@@ -2,8 +2,11 @@
 
 Modelled on mmdet 3.3.0's ``tools/test.py``; the host is the config's
 ``default_scope``, and ``--show``/``--out`` behave as in that host's own
-``test.py``. The checkpoint is loaded with ``torch.load(weights_only=True)``,
-with only mmengine's checkpoint types allowlisted.
+``test.py``. The runner is the config's ``runner_type``, else
+:class:`mmhornet.engine.MMHornetRunner`, which refuses a checkpoint of
+another architecture. Checkpoints are loaded with
+``torch.load(weights_only=True)``, only mmengine's checkpoint types
+allowlisted (importing mmhornet registers them).
 
 Examples:
     python tools/test.py CONFIG work_dirs/x/iter_160000.pth --out results.pkl
@@ -11,16 +14,11 @@ Examples:
 """
 import os.path as osp
 
-import torch
-from mmengine.model import is_model_wrapper
-
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
+from mmhornet.checkpoint import CheckpointMismatchError, is_checkpoint_file
 from mmhornet.utils import (DataCheckError, apply_out_arg, apply_show_args,
-                            build_runner, check_checkpoint_matches,
-                            check_dataset_files, is_checkpoint_file,
-                            load_tool_config, parse_tool_args,
-                            register_safe_globals, setup_distributed,
-                            tool_parser)
+                            build_runner, check_dataset_files,
+                            load_tool_config, parse_tool_args, tool_parser)
 
 
 def parse_args(argv=None):
@@ -72,7 +70,6 @@ def main(argv=None):
             parser.error(
                 f'checkpoint {args.checkpoint!r} is not a checkpoint file '
                 '(empty, truncated or not written by torch.save)')
-    register_safe_globals()
 
     def apply_args(cfg, host):
         apply_show_args(cfg, host, args.show, args.show_dir, args.wait_time)
@@ -85,22 +82,12 @@ def main(argv=None):
     except DataCheckError as e:
         parser.error(str(e))
 
-    setup_distributed(cfg, args.launcher)
     runner = build_runner(cfg)
     apply_out_arg(cfg, runner, host, args.out)
-    if '://' not in args.checkpoint:
-        # mmengine would load another arch's checkpoint with warnings only.
-        ckpt = torch.load(args.checkpoint, map_location='cpu')
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        try:
-            check_checkpoint_matches(
-                model, ckpt.get('state_dict', ckpt),
-                f'checkpoint {args.checkpoint!r}')
-        except ValueError as e:
-            parser.error(str(e))
-        del ckpt
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointMismatchError as e:
+        parser.exit(2, f'{parser.prog}: error: {e}\n')
 
 
 if __name__ == '__main__':

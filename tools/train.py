@@ -1,9 +1,12 @@
 """Train with an mmdet, mmseg or mmpretrain config and mmhornet's modules.
 
 Modelled on mmdet 3.3.0's ``tools/train.py``; the host is the config's
-``default_scope``. Beyond it: strict ``--cfg-options``, gloo launchers on
-machines without CUDA, ``--amp`` on CPUs (bfloat16), atomic checkpoints and
-an auto-resume that skips partial files.
+``default_scope``. The runner is the config's ``runner_type``, else
+:class:`mmhornet.engine.MMHornetRunner`, which brings gloo on machines
+without CUDA, bfloat16 ``--amp`` on CPUs, atomic checkpoints, a validated
+auto-resume and a clean exit. Beyond mmdet's command line: strict
+``--cfg-options``, data files checked before the run, and ``--resume``
+without a checkpoint keeps ``load_from``.
 
 Examples:
     python tools/train.py configs/coco/mask-rcnn_hornet-t_fpn_1x_coco.py
@@ -16,13 +19,12 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
+from mmhornet.checkpoint import (find_last_complete_checkpoint,
+                                 is_checkpoint_file)
 from mmhornet.utils import (DataCheckError, build_runner,
                             check_dataset_files, enable_amp,
-                            enable_auto_scale_lr, find_latest_checkpoint,
-                            is_checkpoint_file, load_tool_config,
-                            parse_tool_args, register_safe_globals,
-                            setup_distributed, tool_parser,
-                            use_atomic_checkpoints)
+                            enable_auto_scale_lr, load_tool_config,
+                            parse_tool_args, tool_parser)
 
 
 def parse_args(argv=None):
@@ -55,7 +57,7 @@ def parse_args(argv=None):
         '--amp',
         action='store_true',
         help='mixed precision: float16 with dynamic loss scaling on CUDA, '
-        'bfloat16 on CPU')
+        'bfloat16 on CPU (as MMHornetRunner builds AmpOptimWrapper there)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -86,7 +88,7 @@ def build_config(parser, args) -> Config:
     # Unlike mmdet's tool, --resume without a checkpoint to resume from keeps
     # load_from: a first run started with --resume still gets its weights.
     if args.resume == 'auto':
-        latest = find_latest_checkpoint(cfg.work_dir)
+        latest = find_last_complete_checkpoint(cfg.work_dir)
         if latest is None:
             print_log(
                 f'--resume: no checkpoint in {cfg.work_dir}, training from '
@@ -103,7 +105,6 @@ def build_config(parser, args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    use_atomic_checkpoints(cfg)
     try:
         check_dataset_files(cfg, ('train', 'val'))
     except DataCheckError as e:
@@ -118,9 +119,7 @@ def main(argv=None):
         argv (list[str], optional): The arguments. Defaults to ``sys.argv``.
     """
     parser, args = parse_args(argv)
-    register_safe_globals()
     cfg = build_config(parser, args)
-    setup_distributed(cfg, args.launcher)
     build_runner(cfg).train()
 
 

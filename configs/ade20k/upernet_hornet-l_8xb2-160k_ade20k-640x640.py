@@ -6,7 +6,7 @@
 _base_ = [
     '../_base_/models/upernet_hornet.py',
     'mmseg::_base_/datasets/ade20k_640x640.py',
-    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/default_runtime.py', '../_base_/default_runtime.py',
     '../_base_/schedules/upernet_hornet_adamw_160k.py'
 ]
 crop_size = (640, 640)

@@ -2,7 +2,7 @@
 # HorNet, NeurIPS 2022; github.com/raoyongming/HorNet): 48.1 mIoU there.
 _base_ = [
     '../_base_/models/upernet_hornet.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/default_runtime.py', '../_base_/default_runtime.py',
     '../_base_/schedules/upernet_hornet_adamw_160k.py'
 ]
 crop_size = (512, 512)

@@ -1,12 +1,12 @@
 # Cascade Mask R-CNN, HorNet-T (7x7), FPN, 3x schedule with DETR-style
 # multi-scale / crop augmentation (Rao et al., HorNet, NeurIPS 2022, Table 3:
 # 51.7 box AP / 44.8 mask AP). The other cascade configs override this one.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = [
     '../_base_/models/cascade-mask-rcnn_hornet_fpn.py',
     '../_base_/datasets/coco_instance_detr-aug.py',
     '../_base_/schedules/adamw-lrd_3x_coco.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py'
 ]
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth'  # noqa

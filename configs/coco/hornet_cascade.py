@@ -1,4 +1,3 @@
 # mmhornet's default detector: Cascade Mask R-CNN with HorNet-T (GF), FPN,
 # 3x schedule. See cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = ['./cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py']

@@ -1,12 +1,12 @@
 # Mask R-CNN, HorNet-S (7x7), plain FPN, 1x with DETR-style augmentation:
 # the baseline of the HorFPN study (Rao et al., HorNet, NeurIPS 2022,
 # Table 5). mask-rcnn_hornet-s_horfpn*_1x_coco.py swap the neck.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     '../_base_/datasets/coco_instance_detr-aug.py',
     '../_base_/schedules/adamw-lrd_1x_coco.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py'
 ]
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-small_3rdparty_in1k_20220915-5935f60f.pth'  # noqa

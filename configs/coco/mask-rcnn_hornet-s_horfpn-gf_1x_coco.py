@@ -1,7 +1,6 @@
 # Mask R-CNN, HorNet-S (7x7), HorFPN with global-filter g^nConv blocks, 1x.
 # The (32, 17) filters are the official neck's; they are resized to each
 # pyramid level's FFT grid at run time.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = ['./mask-rcnn_hornet-s_horfpn_1x_coco.py']
 
 model = dict(

@@ -1,6 +1,5 @@
 # Mask R-CNN, HorNet-S (7x7), HorFPN with 7x7 depthwise g^nConv blocks
 # (order 2) in place of the FPN's 3x3 output convs, 1x.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 _base_ = ['./mask-rcnn_hornet-s_fpn_1x_coco.py']
 
 model = dict(

@@ -1,8 +1,11 @@
 # Swap the backbone of an unmodified mmdet config for HorNet: mmdet's Mask
 # R-CNN R-50 1x, everything but the backbone (and the neck's input widths)
-# left as it is.
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+# left as it is. It runs with mmdet's own tools too.
 _base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+# Optional: mmhornet's runner (gloo and bfloat16 --amp without CUDA, atomic
+# checkpoints, validated auto-resume, checked test checkpoints, clean exit).
+runner_type = 'mmhornet.MMHornetRunner'
 
 model = dict(
     backbone=dict(

@@ -5,7 +5,6 @@
 # SyncBN, small images, and an iteration schedule. `python tools/demo.py` runs
 # it (data: tools/misc/make_demo_data.py).
 _base_ = ['../coco/cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py']
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 
 data_root = 'data/demo/coco/'
 classes = ('disk', 'rectangle', 'triangle', 'star', 'ring', 'cross')

@@ -5,7 +5,6 @@
 # trained from scratch, narrow heads, BN instead of SyncBN, 256 px crops and
 # an iteration schedule. `python tools/demo.py` runs it.
 _base_ = ['../ade20k/upernet_hornet-t-gf_8xb2-160k_ade20k-512x512.py']
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 
 data_root = 'data/demo/ade/'
 classes = ('background', 'disk', 'rectangle', 'triangle', 'star', 'ring',

@@ -5,9 +5,9 @@ _base_ = [
     'mmpretrain::_base_/models/hornet/hornet-tiny.py',
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     '../_base_/schedules/imagenet_bs4096_adamw_hornet.py',
-    'mmpretrain::_base_/default_runtime.py'
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py'
 ]
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(type='mmhornet.HorNet', arch='tiny', drop_path_rate=0.2),

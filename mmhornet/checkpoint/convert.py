@@ -18,7 +18,6 @@ need only the prefix stripped.
 import os.path as osp
 import pickle
 import re
-import zipfile
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 from urllib.error import URLError
@@ -28,6 +27,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .io import is_checkpoint_file, shape_mismatches, strip_prefix
 
 #: (pattern, replacement) applied in order to official key names.
 OFFICIAL_RENAMES: List[Tuple[str, str]] = [
@@ -50,12 +51,14 @@ def _logger() -> MMLogger:
     return MMLogger.get_current_instance()
 
 
-def _looks_like_torch_file(path: str) -> bool:
-    """torch.save writes a zip archive (or, legacy, a pickle: 0x80 first)."""
-    if zipfile.is_zipfile(path):
-        return True
-    with open(path, 'rb') as f:
-        return f.read(1) == b'\x80'
+def _unsafe_globals(filename: str) -> List[str]:
+    """The Python objects beyond tensors that a local checkpoint pickles."""
+    if not osp.isfile(filename):
+        return []
+    try:
+        return torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except (RuntimeError, ValueError, pickle.UnpicklingError):
+        return []
 
 
 def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
@@ -68,10 +71,10 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
         ValueError: the file is not a checkpoint, or holds Python objects the
             safe (``weights_only``) loader refuses.
     """
-    if osp.isfile(filename) and not _looks_like_torch_file(filename):
+    if osp.isfile(filename) and not is_checkpoint_file(filename):
         raise ValueError(
-            f'{filename!r} is not a PyTorch checkpoint (neither a torch.save '
-            f'zip archive nor a pickle).')
+            f'{filename!r} is not a complete PyTorch checkpoint (neither a '
+            f'whole torch.save zip archive nor a legacy torch.save file).')
     try:
         ckpt = CheckpointLoader.load_checkpoint(
             filename, map_location=map_location)
@@ -86,15 +89,16 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
             f'it in the torch hub cache (~/.cache/torch/hub/checkpoints/) or '
             f'name its local path. {HOW_TO_GET_WEIGHTS}') from e
     except pickle.UnpicklingError as e:
-        if 'weights_only' in str(e) or 'Weights only' in str(e):
-            raise ValueError(
-                f'{filename!r} holds Python objects besides tensors, which '
-                f'torch\'s safe loader refuses. If you trust the file, '
-                f'convert it once with `python tools/model_converters/'
-                f'hornet2mmhornet.py {filename} OUT.pth --trust-source` and '
-                f'load OUT.pth. ({str(e).splitlines()[0]})') from e
+        found = _unsafe_globals(filename)
+        what = (f'these Python objects besides tensors: {", ".join(found)}'
+                if found else 'Python objects besides tensors')
         raise ValueError(
-            f'{filename!r} is not a PyTorch checkpoint: {e}') from e
+            f'{filename!r} holds {what}. mmhornet reads checkpoints with '
+            f'torch\'s safe loader (weights_only=True), which loads no '
+            f'such objects, because unpickling them can run any code. If you '
+            f'trust the file, convert it once: python tools/model_converters'
+            f'/hornet2mmhornet.py {filename} OUT.pth --trust-source, then '
+            f'load OUT.pth.') from e
     except (RuntimeError, EOFError) as e:
         # torch.load's errors for truncated or foreign zip files.
         raise ValueError(
@@ -106,8 +110,18 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
     return ckpt
 
 
-def _unwrap(ckpt: dict, use_ema: bool = False) -> Tuple[dict, str]:
-    """The state dict inside a checkpoint and where it was found."""
+def unwrap_state_dict(ckpt: dict, use_ema: bool = False) -> Tuple[dict, str]:
+    """The state dict inside a checkpoint and where it was found.
+
+    Args:
+        ckpt (dict): A loaded checkpoint.
+        use_ema (bool): Take an official checkpoint's ``model_ema``.
+            Defaults to False.
+
+    Returns:
+        tuple: the state dict and its key (``'state_dict'``, ``'model'``,
+        ``'module'``, ``'model_ema'`` or ``'top level'``).
+    """
     if use_ema:
         if 'model_ema' not in ckpt:
             raise KeyError("use_ema=True but the checkpoint has no "
@@ -150,9 +164,7 @@ def convert_hornet_state_dict(state_dict: Dict[str, torch.Tensor],
         tuple: the converted state dict (backbone keys only; classifier heads
         dropped) and the detected source format.
     """
-    keys = [k[len('module.'):] if k.startswith('module.') else k
-            for k in state_dict]
-    state_dict = OrderedDict(zip(keys, state_dict.values()))
+    state_dict = OrderedDict(strip_prefix(state_dict))
     if prefix is None:
         prefix = 'backbone.' if any(
             k.startswith('backbone.') for k in state_dict) else ''
@@ -203,24 +215,19 @@ def match_state_dict(model: nn.Module,
     """
     own = model.state_dict()
     fitted = OrderedDict()
-    mismatched = []
     for key, value in state_dict.items():
         if key not in own:
             continue
         target = own[key].shape
-        if value.shape != target:
-            if key.endswith('complex_weight') and value.ndim == 4 and \
-                    value.shape[0] == target[0] and value.shape[3] == 2:
-                _logger().info(
-                    f'Resizing GF filter {key} from {tuple(value.shape[1:3])}'
-                    f' to {tuple(target[1:3])}.')
-                value = resize_gf_filter(value, target[1:3])
-            else:
-                mismatched.append(
-                    f'{key}: {source} {tuple(value.shape)} vs model '
-                    f'{tuple(target)}')
-                continue
+        if value.shape != target and key.endswith('complex_weight') and \
+                value.ndim == 4 and value.shape[0] == target[0] and \
+                value.shape[3] == 2:
+            _logger().info(
+                f'Resizing GF filter {key} from {tuple(value.shape[1:3])} to '
+                f'{tuple(target[1:3])}.')
+            value = resize_gf_filter(value, target[1:3])
         fitted[key] = value
+    mismatched = shape_mismatches(own, fitted)
     if mismatched:
         raise ValueError(
             f'{source} does not fit this HorNet ({len(mismatched)} shape '
@@ -255,7 +262,7 @@ def load_hornet_pretrained(model: nn.Module,
         tuple[list[str], list[str]]: missing and unexpected keys.
     """
     ckpt = load_checkpoint_file(checkpoint, map_location)
-    state_dict, where = _unwrap(ckpt, use_ema)
+    state_dict, where = unwrap_state_dict(ckpt, use_ema)
     state_dict, fmt = convert_hornet_state_dict(state_dict, prefix)
     fitted, missing, unexpected = match_state_dict(
         model, state_dict, source=f'checkpoint {checkpoint!r}')

@@ -1,4 +1,17 @@
-"""Optimizer-wrapper constructors (layer-wise / stage-wise lr decay)."""
+"""Engine behaviour, carried by the config: the runner mmhornet's configs
+select, the CPU model and AMP wrappers, the process group's set-up and
+teardown, and the layer-wise lr decay constructor. All registered in
+mmhornet's registries (children of mmengine's), so configs name them as
+``'mmhornet.<Name>'`` under any host."""
+from .dist import init_cpu_dist, register_teardown, teardown_distributed
+from .model_wrappers import CpuDistributedDataParallel, cpu_wrapper_cfg
 from .optim_constructor import LearningRateDecayOptimWrapperConstructor
+from .optim_wrappers import CpuAmpOptimWrapper, amp_for_this_machine
+from .runner import RUNNER, MMHornetRunner
 
-__all__ = ['LearningRateDecayOptimWrapperConstructor']
+__all__ = [
+    'CpuAmpOptimWrapper', 'CpuDistributedDataParallel',
+    'LearningRateDecayOptimWrapperConstructor', 'MMHornetRunner', 'RUNNER',
+    'amp_for_this_machine', 'cpu_wrapper_cfg', 'init_cpu_dist',
+    'register_teardown', 'teardown_distributed'
+]

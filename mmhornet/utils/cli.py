@@ -14,6 +14,8 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmhornet.engine import RUNNER
+
 from .config import ConfigOptionError, add_cfg_options_args, merge_cfg_options
 from .setup_env import init_host, set_work_dir
 
@@ -102,15 +104,14 @@ def load_tool_config(
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The config's runner: ``runner_type`` if it names one, as mmdet's
-    tools do.
+    """The config's runner: ``runner_type`` as mmdet's tools read it, and
+    :class:`~mmhornet.engine.MMHornetRunner` where the config names none.
 
     Args:
-        cfg (mmengine.Config): The final config.
+        cfg (mmengine.Config): The final config, changed in place.
 
     Returns:
         mmengine.runner.Runner: the runner.
     """
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    cfg.setdefault('runner_type', RUNNER)
+    return RUNNERS.build(cfg)

@@ -1,16 +1,12 @@
 """Checks that turn bad input into clear errors before a run starts.
 
 mmdet / mmseg report a missing data root or annotation file, or a truncated
-JSON, deep inside the dataloader (pycocotools' ``json.load`` names no file),
-and load a checkpoint of another architecture with warnings only. These
-checks name the file and say what to do.
+JSON, deep inside the dataloader (pycocotools' ``json.load`` names no file).
+These checks name the file and say what to do.
 """
 import json
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence
-
-import torch
-import torch.nn as nn
 
 DATA_HELP = (
     'Get the data and lay it out as the config expects: COCO under '
@@ -129,47 +125,3 @@ def check_dataset_files(cfg, splits: Sequence[str] = ('train', 'val')
                             f'does not exist. {DATA_HELP}')
                     checked.append(folder)
     return checked
-
-
-def check_checkpoint_matches(model: nn.Module, state_dict: dict,
-                             source: str = 'checkpoint') -> None:
-    """Raise ``ValueError`` when a checkpoint is for another architecture.
-
-    mmengine's loader skips shape-mismatched tensors with a warning, which
-    for ``tools/test.py`` means evaluating a half-random model.
-
-    Args:
-        model (nn.Module): The model to be loaded (unwrapped).
-        state_dict (dict): The checkpoint's state dict (``state_dict`` key
-            or the top level).
-        source (str): How to name the checkpoint in the message.
-
-    Raises:
-        ValueError: listing every mismatched key with both shapes, or saying
-        that no key matches.
-    """
-    own = model.state_dict()
-    state_dict = {k[7:] if k.startswith('module.') else k: v
-                  for k, v in state_dict.items()}
-    common = [k for k in own if k in state_dict]
-    if not common:
-        raise ValueError(
-            f'{source} shares no parameter names with this '
-            f'{type(model).__name__} (its keys look like '
-            f'{list(state_dict)[:3]}; the model\'s like {list(own)[:3]}): it '
-            f'is for another model.')
-    mismatched = [
-        f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in common
-        if isinstance(state_dict[k], torch.Tensor)
-        and state_dict[k].shape != own[k].shape
-    ]
-    if mismatched:
-        raise ValueError(
-            f'{source} is for another architecture: {len(mismatched)} '
-            f'tensors differ in shape:\n  ' + '\n  '.join(mismatched))
-    missing = [k for k in own if k not in state_dict]
-    if len(missing) > len(own) // 2:
-        raise ValueError(
-            f'{source} lacks {len(missing)} of the model\'s {len(own)} '
-            f'tensors (e.g. {missing[:5]}): it is for another model.')

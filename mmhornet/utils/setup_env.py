@@ -60,6 +60,29 @@ def set_work_dir(cfg, work_dir: Optional[str], config_path: str) -> str:
     return cfg.work_dir
 
 
+def enable_amp(cfg) -> str:
+    """``--amp``, as mmdet's and mmseg's tools write it: an
+    ``AmpOptimWrapper`` with dynamic loss scaling.
+
+    :class:`~mmhornet.engine.MMHornetRunner` builds it as bfloat16 autocast
+    on a machine without CUDA.
+
+    Args:
+        cfg (mmengine.Config): The config, changed in place.
+
+    Returns:
+        str: the optim wrapper type now in the config.
+    """
+    wrapper = cfg.get('optim_wrapper')
+    if not isinstance(wrapper, dict):
+        raise ConfigOptionError('--amp needs an `optim_wrapper` in the config')
+    if wrapper.get('type', 'OptimWrapper') not in ('AmpOptimWrapper',
+                                                   'mmengine.AmpOptimWrapper'):
+        wrapper['type'] = 'AmpOptimWrapper'
+        wrapper['loss_scale'] = 'dynamic'
+    return wrapper['type']
+
+
 def enable_auto_scale_lr(cfg) -> None:
     """Turn ``auto_scale_lr`` on; the config must state its base batch size.
 

@@ -1,7 +1,8 @@
 """A distributed run reduced to the part that aborted at exit.
 
 Started as one rank of a two-process job (torch's env:// variables set), it
-sets up the group as ``tools/train.py`` does (gloo without CUDA) and ends
+sets up the group as ``MMHornetRunner`` does (gloo without CUDA, the
+teardown registered) and ends
 right after a burst of collectives, the moment a gloo worker thread may
 still hold the last one. Without the teardown at exit this aborted in about
 half of the runs ("terminate called without an active exception").
@@ -11,11 +12,11 @@ import os
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
 
-from mmhornet.utils import setup_distributed
+from mmhornet.engine import init_cpu_dist, register_teardown
 
-assert setup_distributed(Config(dict()), 'pytorch') == 'gloo'
+init_cpu_dist('pytorch')
+register_teardown()
 tensor = torch.ones(1000)
 for _ in range(20):
     dist.all_reduce(tensor)

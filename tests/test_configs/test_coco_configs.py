@@ -175,6 +175,7 @@ def test_swap_backbone_changes_only_the_backbone():
         del cfg['model']['backbone']
         del cfg['model']['neck']['in_channels']
     assert ours.pop('custom_imports')['imports'] == ['mmhornet']
+    assert ours.pop('runner_type') == 'mmhornet.MMHornetRunner'
     assert _without_scope(ours) == _without_scope(host)
 
 

@@ -6,8 +6,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmhornet.utils import (DataCheckError, check_checkpoint_matches,
-                            check_dataset_files, check_json_file)
+from mmhornet.checkpoint import (CheckpointMismatchError,
+                                 check_checkpoint_matches)
+from mmhornet.utils import DataCheckError, check_dataset_files, check_json_file
 
 
 def _cfg(root, ann='annotations/train.json', img='train/'):
@@ -78,11 +79,13 @@ def test_big_json_truncation_check(tmp_path, monkeypatch):
 def test_checkpoint_of_another_arch_lists_keys():
     model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
     other = nn.Sequential(nn.Linear(4, 16), nn.Linear(16, 2)).state_dict()
-    with pytest.raises(ValueError, match=r"another architecture: 3 tensors "
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"another architecture: 3 tensors "
                        r"differ in shape:\n  0.weight: checkpoint \(16, 4\) "
                        r'vs model \(8, 4\)'):
         check_checkpoint_matches(model, other)
-    with pytest.raises(ValueError, match='shares no parameter names'):
+    with pytest.raises(CheckpointMismatchError,
+                       match='shares no parameter names'):
         check_checkpoint_matches(model, {'x.weight': torch.zeros(1)})
     check_checkpoint_matches(model, {'module.' + k: v for k, v in
                                      model.state_dict().items()})

@@ -17,14 +17,12 @@ import time
 import pytest
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from torch import nn
 
-from mmhornet.utils import (CpuDistributedDataParallel, setup_distributed,
-                            use_cpu_model_wrapper)
-from mmhornet.utils.launch import (_expand_slurm_tasks_per_node, _slurm_env,
-                                   teardown_distributed)
+from mmhornet.engine import (CpuDistributedDataParallel, cpu_wrapper_cfg,
+                             teardown_distributed)
+from mmhornet.engine.dist import _expand_slurm_tasks_per_node, _slurm_env
 
 from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record,
                       run_tool, tool_env)
@@ -323,28 +321,17 @@ def test_slurm_env(monkeypatch, tmp_path):
 
 
 def test_cpu_model_wrapper_config():
-    cfg = Config(dict(find_unused_parameters=True))
-    use_cpu_model_wrapper(cfg)
-    assert cfg.model_wrapper_cfg == dict(
-        type='CpuDistributedDataParallel',
+    assert cpu_wrapper_cfg(None, find_unused_parameters=True) == dict(
+        type='mmhornet.CpuDistributedDataParallel',
         broadcast_buffers=False,
         find_unused_parameters=True)
-    cfg = Config(
-        dict(
-            model_wrapper_cfg=dict(
-                type='MMDistributedDataParallel', detect_anomalous_params=1)))
-    use_cpu_model_wrapper(cfg)
-    assert cfg.model_wrapper_cfg == dict(
-        type='CpuDistributedDataParallel', detect_anomalous_params=1)
-    cfg = Config(dict(model_wrapper_cfg=dict(type='MyWrapper')))
-    use_cpu_model_wrapper(cfg)
-    assert cfg.model_wrapper_cfg == dict(type='MyWrapper')
-
-
-def test_single_process_needs_no_setup():
-    cfg = Config(dict())
-    assert setup_distributed(cfg, 'none') == 'none'
-    assert 'model_wrapper_cfg' not in cfg
+    mmengine_ddp = dict(
+        type='MMDistributedDataParallel', detect_anomalous_params=1)
+    assert cpu_wrapper_cfg(mmengine_ddp) == dict(
+        type='mmhornet.CpuDistributedDataParallel',
+        detect_anomalous_params=1)
+    assert mmengine_ddp['type'] == 'MMDistributedDataParallel'
+    assert cpu_wrapper_cfg(dict(type='MyWrapper')) == dict(type='MyWrapper')
 
 
 @pytest.fixture

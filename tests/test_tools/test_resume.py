@@ -16,8 +16,9 @@ from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
-from mmhornet.utils import (AtomicLocalBackend, find_latest_checkpoint,
-                            is_checkpoint_file, register_safe_globals)
+from mmhornet.checkpoint import (AtomicLocalBackend,
+                                 find_last_complete_checkpoint,
+                                 is_checkpoint_file, register_safe_globals)
 
 from .helpers import (REPO, TOY_CONFIG, load_record, run_tool, tool_env,
                       train_cmd)
@@ -122,23 +123,23 @@ def test_is_checkpoint_file(tmp_path):
     assert not is_checkpoint_file(str(tmp_path / 'missing.pth'))
 
 
-def test_find_latest_checkpoint_skips_partial_files(tmp_path):
-    assert find_latest_checkpoint(str(tmp_path / 'none')) is None
+def test_find_last_complete_checkpoint_skips_partial_files(tmp_path):
+    assert find_last_complete_checkpoint(str(tmp_path / 'none')) is None
     for it in (10, 20):
         torch.save(dict(it=it), tmp_path / f'iter_{it}.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_10.pth'))
     # mmengine's record is trusted when it names a whole checkpoint.
-    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path /
+    assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
                                                         'iter_10.pth')
     # A save killed half-way: the record names a truncated file.
     good = (tmp_path / 'iter_20.pth').read_bytes()
     (tmp_path / 'iter_30.pth').write_bytes(good[:len(good) // 2])
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_30.pth'))
-    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path /
+    assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
                                                         'iter_20.pth')
     # The record itself truncated to nothing.
     (tmp_path / 'last_checkpoint').write_text('')
-    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path /
+    assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
                                                         'iter_20.pth')
 
 
@@ -177,7 +178,7 @@ def test_atomic_backend_killed_save_never_shows_the_name(tmp_path):
     # the kill lands at the worst moment, deterministically.
     script = textwrap.dedent(f"""
         import io, os, time, torch
-        from mmhornet.utils import AtomicLocalBackend
+        from mmhornet.checkpoint import AtomicLocalBackend
         def stalled_replace(src, dst):
             open({str(tmp_path / 'ready')!r}, 'w').close()
             time.sleep(60)
@@ -201,7 +202,7 @@ def test_atomic_backend_killed_save_never_shows_the_name(tmp_path):
     assert not target.exists()
     leftovers = [p.name for p in tmp_path.glob('iter_20.pth.*.tmp')]
     assert len(leftovers) == 1
-    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path /
+    assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
                                                         'iter_10.pth')
 
 

@@ -4,7 +4,10 @@
 #   torch 2.14.1 + torchvision 0.29.1   requirements/torch.txt
 #   mmcv 2.1.0 with compiled ops        built once by build_mmcv.sh, cached by torch version
 #   mmengine, mmdet, mmseg, mmpretrain  requirements/mminstall.txt
-#   mmhornet itself (editable)
+#   test, lint and deployment tools     requirements/tests.txt, requirements/deploy.txt
+#   mmhornet itself (a development install: the repo on sys.path, mmhornet/.mim links)
+#
+# Every pip call is constrained to the tested versions (requirements/constraints.txt).
 #
 # Idempotent: a stamp records a hash of the requirements and install scripts; an unchanged
 # environment returns at once. Environment: PYTHON (interpreter for the venv, default python3),
@@ -41,7 +44,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 step 2/5 "torch, torchvision and build tools (about 1.5 min the first time)"
-pip_q install --quiet -r requirements/torch.txt -r requirements/build.txt
+CONSTRAINTS=(-c requirements/constraints.txt)
+pip_q install --quiet "${CONSTRAINTS[@]}" -r requirements/torch.txt -r requirements/build.txt
 
 step 3/5 "mmcv 2.1.0 with compiled ops"
 if "$VENV/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; then
@@ -51,11 +55,21 @@ else
     pip_q install --quiet --no-deps --force-reinstall "$wheel"
 fi
 
-step 4/5 "OpenMMLab packages and test tools"
-pip_q install --quiet -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
+step 4/5 "OpenMMLab packages, test and deployment tools"
+pip_q install --quiet "${CONSTRAINTS[@]}" -r requirements/mminstall.txt \
+    -r requirements/runtime.txt -r requirements/tests.txt -r requirements/deploy.txt
 
-step 5/5 "mmhornet (editable)"
-pip_q install --quiet --no-deps --no-build-isolation -e .
+# A development install, as `setup.py develop` made before setuptools 80: the repo root on
+# sys.path (a .pth file) with its mmhornet.egg-info, and mmhornet/.mim linking configs/,
+# tools/ and model-index.yml. mmengine (`mmhornet::` configs) and mim find a package's .mim
+# folder at its distribution's location; a PEP 660 editable install (`pip install -e .`)
+# puts that in site-packages, where no mmhornet/ folder is.
+step 5/5 "mmhornet (development install)"
+pip_q uninstall --quiet --yes mmhornet >/dev/null 2>&1 || true
+"$VENV/bin/python" setup.py --quiet egg_info >/dev/null 2>&1 \
+    || "$VENV/bin/python" setup.py egg_info
+site_dir=$("$VENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "$ROOT" > "$site_dir/mmhornet-develop.pth"
 
 "$VENV/bin/python" - <<'PY'
 import mmcv, mmcv.ops, mmdet, mmseg, mmpretrain.models, mmhornet, torch

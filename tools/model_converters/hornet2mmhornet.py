@@ -16,8 +16,8 @@ from collections import OrderedDict
 
 import torch
 
-from mmhornet.checkpoint import convert_hornet_state_dict, load_checkpoint_file
-from mmhornet.checkpoint.convert import _unwrap
+from mmhornet.checkpoint import (convert_hornet_state_dict,
+                                 load_checkpoint_file, unwrap_state_dict)
 
 
 def parse_args():
@@ -45,7 +45,7 @@ def main():
             ckpt = load_checkpoint_file(args.src)
         except (FileNotFoundError, RuntimeError, ValueError) as e:
             sys.exit(f'error: {e}')
-    state_dict, where = _unwrap(ckpt, args.ema)
+    state_dict, where = unwrap_state_dict(ckpt, args.ema)
     backbone, fmt = convert_hornet_state_dict(state_dict, args.prefix)
     out = OrderedDict(('backbone.' + k, v) for k, v in backbone.items())
     if 'head.weight' in state_dict and 'head.bias' in state_dict:

@@ -1,12 +1,12 @@
 # UPerNet with a HorNet backbone (mmseg), as the official HorNet ADE20K models
-# (github.com/raoyongming/HorNet, semantic_segmentation/): mmseg's ConvNeXt
-# UPerNet with mmhornet's HorNet-T in place of ConvNeXt. Variants override
-# the arch, the widths and the weights.
-_base_ = ['mmseg::_base_/models/upernet_convnext.py']
-custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
+# (github.com/raoyongming/HorNet, semantic_segmentation/): mmseg's UPerNet
+# (the model its ConvNeXt and ResNet UPerNets share) with mmhornet's HorNet-T
+# as the backbone. Variants override the arch, the widths and the weights.
+_base_ = ['mmseg::_base_/models/upernet_r50.py']
 
 checkpoint_file = None  # the ImageNet weights, set by each variant
 model = dict(
+    pretrained=None,
     backbone=dict(
         _delete_=True,
         type='mmhornet.HorNet',

@@ -1,14 +1,18 @@
-"""Safe loading, atomic saving and validated auto-resume of checkpoints.
+"""Checkpoint files: safe loading, atomic saving, finding the one to resume.
 
-* torch >= 2.6 loads with ``weights_only=True``: an mmengine checkpoint then
+Importing mmhornet registers both, so they follow ``custom_imports`` into any
+launcher (mmdet's / mmseg's / mmpretrain's ``tools/train.py``, ``mim train``,
+a script calling ``Runner.from_cfg``):
+
+* torch >= 2.6 loads with ``weights_only=True``; an mmengine checkpoint then
   fails on the message hub's ``HistoryBuffer`` and numpy values.
-  :func:`register_safe_globals` allowlists exactly those types, so the safety
-  stays on for everything else.
-* mmengine writes a checkpoint straight to its final name; a run killed while
-  saving leaves a truncated ``iter_N.pth``. :class:`AtomicLocalBackend`
-  writes to a temporary file and renames it, and
-  :func:`find_latest_checkpoint` skips anything that is not a whole
-  checkpoint.
+  :func:`register_safe_globals` allowlists exactly those types, so the
+  safety stays on for everything else.
+* mmengine writes a checkpoint straight to its final name; a run killed
+  while saving leaves a truncated ``iter_N.pth``. :class:`AtomicLocalBackend`
+  (``backend_args=dict(backend='atomic_local')``) writes to a temporary file
+  and renames it, and :func:`find_last_complete_checkpoint` skips anything
+  that is not a whole checkpoint.
 """
 import logging
 import os
@@ -16,7 +20,7 @@ import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -87,9 +91,8 @@ def safe_globals() -> List[Union[type, tuple]]:
 def register_safe_globals() -> None:
     """Allow ``torch.load(weights_only=True)`` to read mmengine checkpoints.
 
-    Call it before a checkpoint is loaded (``tools/train.py`` and
-    ``tools/test.py`` do). Anything outside :func:`safe_globals` is still
-    refused.
+    Importing mmhornet calls it; anything outside :func:`safe_globals` is
+    still refused.
     """
     torch.serialization.add_safe_globals(safe_globals())
 
@@ -107,7 +110,10 @@ class AtomicLocalBackend(LocalBackend):
     least invasive seam: it composes with any runner type and any
     ``CheckpointHook`` (``save_best`` and ``max_keep_ckpts`` included), and a
     config opts in with
-    ``default_hooks.checkpoint.backend_args=dict(backend='atomic_local')``.
+    ``default_hooks.checkpoint.backend_args=dict(backend='atomic_local')``
+    (mmhornet's ``_base_/default_runtime.py`` does, and
+    :class:`~mmhornet.engine.MMHornetRunner` for any hook that names no
+    backend: :func:`atomic_checkpoint_hook`).
     """
 
     def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
@@ -158,33 +164,30 @@ class AtomicLocalBackend(LocalBackend):
             os.close(dir_fd)
 
 
-register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
+def atomic_checkpoint_hook(hook) -> bool:
+    """Make a built ``CheckpointHook`` save with :class:`AtomicLocalBackend`.
 
-
-def use_atomic_checkpoints(cfg) -> bool:
-    """Make the config's ``CheckpointHook`` save via AtomicLocalBackend.
-
-    Left alone: a config without ``default_hooks.checkpoint``, a hook that
-    already names a backend (``backend_args`` or ``file_client_args``, e.g. to
-    save to S3), or an ``out_dir`` that is a URI.
+    Left alone: a hook that names a file backend (``backend_args`` or
+    ``file_client_args``, e.g. to save to S3) or whose ``out_dir`` is a URI.
+    The hook makes its file backend in ``before_train``, so this takes
+    effect when called after the hook is built and before training.
 
     Args:
-        cfg (mmengine.Config): The config, changed in place.
+        hook (mmengine.hooks.CheckpointHook): The hook, changed in place.
 
     Returns:
-        bool: whether the hook now saves atomically.
+        bool: whether the hook saves atomically.
     """
-    hook = cfg.get('default_hooks', {}).get('checkpoint')
-    if not isinstance(hook, dict) or not str(hook.get(
-            'type', '')).endswith('CheckpointHook'):
+    if hook.backend_args is not None or hook.file_client_args is not None:
+        return hook.backend_args == dict(backend=ATOMIC_BACKEND)
+    if '://' in str(hook.out_dir or ''):
         return False
-    if (hook.get('backend_args') is not None
-            or hook.get('file_client_args') is not None):
-        return False
-    if '://' in str(hook.get('out_dir') or ''):
-        return False
-    hook['backend_args'] = dict(backend=ATOMIC_BACKEND)
+    hook.backend_args = dict(backend=ATOMIC_BACKEND)
     return True
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model it is loaded into."""
 
 
 def is_checkpoint_file(path: str) -> bool:
@@ -212,15 +215,16 @@ def is_checkpoint_file(path: str) -> bool:
         return f.read(len(_LEGACY_MAGIC)) == _LEGACY_MAGIC
 
 
-def find_latest_checkpoint(work_dir: str) -> Optional[str]:
+def find_last_complete_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint to auto-resume from, skipping partial or missing files.
 
-    Prefers the file named in ``work_dir/last_checkpoint`` (mmengine's
-    record). When that record is missing, empty or names a file that is not a
-    whole checkpoint (mmengine writes the record itself non-atomically, and
-    runs without :class:`AtomicLocalBackend` write checkpoints in place),
-    falls back to the highest-numbered whole ``iter_N.pth`` /
-    ``epoch_N.pth`` in ``work_dir``.
+    Unlike mmengine's ``find_latest_checkpoint``, which returns whatever
+    ``work_dir/last_checkpoint`` names, the file is checked: when that record
+    is missing, empty or names a file that is not a whole checkpoint
+    (mmengine writes the record non-atomically, and runs without
+    :class:`AtomicLocalBackend` write checkpoints in place), the
+    highest-numbered whole ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir``
+    is taken.
 
     Args:
         work_dir (str): The run's work directory.
@@ -254,3 +258,69 @@ def find_latest_checkpoint(work_dir: str) -> Optional[str]:
             logger='current',
             level=logging.WARNING)
     return None
+
+
+def strip_prefix(state_dict: Dict[str, torch.Tensor],
+                 prefix: str = 'module.') -> Dict[str, torch.Tensor]:
+    """``state_dict`` with ``prefix`` removed where a key starts with it
+    (``module.``: what ``DistributedDataParallel`` adds)."""
+    return {(k[len(prefix):] if k.startswith(prefix) else k): v
+            for k, v in state_dict.items()}
+
+
+def shape_mismatches(model_state: Dict[str, torch.Tensor],
+                     state_dict: Dict[str, torch.Tensor]) -> List[str]:
+    """``'key: checkpoint (..) vs model (..)'`` for every shared key whose
+    tensors differ in shape."""
+    return [
+        f'{k}: checkpoint {tuple(v.shape)} vs model '
+        f'{tuple(model_state[k].shape)}' for k, v in state_dict.items()
+        if k in model_state and isinstance(v, torch.Tensor)
+        and v.shape != model_state[k].shape
+    ]
+
+
+def check_checkpoint_matches(model: torch.nn.Module, state_dict: dict,
+                             source: str = 'checkpoint') -> None:
+    """Raise ``ValueError`` when a checkpoint is for another architecture.
+
+    mmengine's loader skips shape-mismatched tensors with a warning, which
+    for testing means evaluating a half-random model.
+    :class:`~mmhornet.engine.MMHornetRunner` runs this check before it loads
+    a checkpoint to test or validate.
+
+    Args:
+        model (nn.Module): The model to be loaded (unwrapped).
+        state_dict (dict): The checkpoint's state dict (``state_dict`` key
+            or the top level).
+        source (str): How to name the checkpoint in the message.
+
+    Raises:
+        CheckpointMismatchError: listing every mismatched key with both
+        shapes, or saying that no key or too few keys match.
+    """
+    own = model.state_dict()
+    state_dict = strip_prefix(state_dict)
+    common = [k for k in own if k in state_dict]
+    if not common:
+        raise CheckpointMismatchError(
+            f'{source} shares no parameter names with this '
+            f'{type(model).__name__} (its keys look like '
+            f'{list(state_dict)[:3]}; the model\'s like {list(own)[:3]}): it '
+            f'is for another model.')
+    mismatched = shape_mismatches(own, state_dict)
+    if mismatched:
+        raise CheckpointMismatchError(
+            f'{source} is for another architecture: {len(mismatched)} '
+            f'tensors differ in shape:\n  ' + '\n  '.join(mismatched))
+    missing = [k for k in own if k not in state_dict]
+    if len(missing) > len(own) // 2:
+        raise CheckpointMismatchError(
+            f'{source} lacks {len(missing)} of the model\'s {len(own)} '
+            f'tensors (e.g. {missing[:5]}): it is for another model.')
+
+
+# Registrations, like the models': importing mmhornet makes every launcher
+# read mmengine checkpoints safely and offers the atomic backend.
+register_safe_globals()
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)

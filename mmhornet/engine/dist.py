@@ -1,19 +1,18 @@
-"""Distributed launch on machines without CUDA: gloo on CPU processes.
+"""The process group: gloo on machines without CUDA, torn down at exit.
 
 mmengine 0.10.7's ``init_dist('pytorch' | 'slurm')`` calls
-``torch.cuda.set_device`` unconditionally, and ``Runner.wrap_model`` passes
-``device_ids=[LOCAL_RANK]`` to ``DistributedDataParallel``; both fail without
-a GPU. So on a CPU-only machine :func:`setup_distributed` initialises the
-process group itself, with gloo (``Runner.setup_env`` calls ``init_dist`` only
-while ``is_distributed()`` is False), and points the config's model wrapper
-at :class:`CpuDistributedDataParallel`. With CUDA nothing changes: mmengine's
-own NCCL path runs.
+``torch.cuda.set_device`` unconditionally, which fails without a GPU. So on a
+CPU-only machine :func:`init_cpu_dist` initialises the process group itself,
+with gloo, from the launcher's variables (``Runner.setup_env`` calls
+``init_dist`` only while ``is_distributed()`` is False). With CUDA nothing
+changes: mmengine's own NCCL path runs.
 
-Either way the process group is torn down before the interpreter finalises
-(:func:`teardown_distributed`, registered by :func:`setup_distributed`):
+Either way the group is torn down before the interpreter finalises
+(:func:`teardown_distributed`, registered by :func:`register_teardown`):
 mmengine never destroys it, and a gloo worker thread that drops the last
 reference to a finished collective's tensors while Python shuts down aborts
 the process ("terminate called without an active exception").
+:class:`~mmhornet.engine.MMHornetRunner` does both.
 """
 import atexit
 import datetime
@@ -24,54 +23,8 @@ import subprocess
 import sys
 from typing import List, Optional
 
-import torch
 import torch.distributed as torch_dist
 from mmengine.logging import print_log
-from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
-from mmengine.registry import MODEL_WRAPPERS
-from torch import nn
-
-CPU_WRAPPER = 'CpuDistributedDataParallel'
-_DDP_TYPES = ('MMDistributedDataParallel',
-              'mmengine.MMDistributedDataParallel')
-
-
-def _sync_bn_count(module: nn.Module) -> int:
-    # mmcv's MMSyncBN is no nn.SyncBatchNorm but shares the class name.
-    return sum(
-        isinstance(m, nn.SyncBatchNorm)
-        or type(m).__name__ == 'SyncBatchNorm' for m in module.modules())
-
-
-@MODEL_WRAPPERS.register_module()
-class CpuDistributedDataParallel(MMDistributedDataParallel):
-    """:class:`MMDistributedDataParallel` for CPU processes on gloo.
-
-    ``DistributedDataParallel`` of a CPU module needs ``device_ids=None``
-    (mmengine passes the local rank), and ``SyncBatchNorm`` runs only on
-    GPUs, so its layers are reverted to ``BatchNorm`` with a warning: each
-    process then normalises with its own batch statistics.
-
-    Args:
-        module (nn.Module): The model to wrap.
-        **kwargs: Passed to :class:`MMDistributedDataParallel`;
-            ``device_ids`` and ``output_device`` are dropped.
-    """
-
-    def __init__(self, module: nn.Module, **kwargs):
-        kwargs['device_ids'] = None
-        kwargs.pop('output_device', None)
-        num_sync_bn = _sync_bn_count(module)
-        if num_sync_bn:
-            print_log(
-                f'SyncBatchNorm needs CUDA: reverting {num_sync_bn} SyncBN '
-                'layer(s) to BatchNorm for CPU training; each process '
-                'normalises with its own batch',
-                logger='current',
-                level=logging.WARNING)
-            module = revert_sync_batchnorm(module)
-        super().__init__(module=module, **kwargs)
-
 
 def _expand_slurm_tasks_per_node(spec: str) -> List[int]:
     """Expand ``SLURM_TASKS_PER_NODE``: ``'2(x3),1'`` -> ``[2, 2, 2, 1]``."""
@@ -145,33 +98,6 @@ def init_cpu_dist(launcher: str,
         backend='gloo', init_method='env://', **kwargs)
 
 
-def use_cpu_model_wrapper(cfg) -> None:
-    """Point ``cfg.model_wrapper_cfg`` at :class:`CpuDistributedDataParallel`.
-
-    A config without ``model_wrapper_cfg`` gets the arguments mmengine would
-    use (``broadcast_buffers=False``, the top-level
-    ``find_unused_parameters``); one naming ``MMDistributedDataParallel``
-    keeps its arguments. Another wrapper type is kept, with a warning.
-
-    Args:
-        cfg (mmengine.Config): The config, changed in place.
-    """
-    wrapper = cfg.get('model_wrapper_cfg')
-    if wrapper is None:
-        cfg.model_wrapper_cfg = dict(
-            type=CPU_WRAPPER,
-            broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
-    elif wrapper.get('type', 'MMDistributedDataParallel') in _DDP_TYPES:
-        wrapper['type'] = CPU_WRAPPER
-    else:
-        print_log(
-            f'model_wrapper_cfg.type={wrapper["type"]!r} is kept on CPU; it '
-            'must not pass device_ids to DistributedDataParallel',
-            logger='current',
-            level=logging.WARNING)
-
-
 #: Seconds every rank waits at exit for the others before it tears down.
 TEARDOWN_BARRIER_TIMEOUT = 120.
 _teardown_registered = False
@@ -192,9 +118,10 @@ def teardown_distributed(
     the last reference to a finished collective's tensors, needs the GIL to
     free their Python objects, and is ended by the exiting interpreter in the
     middle of a C++ destructor: ``std::terminate``, "terminate called without
-    an active exception", SIGABRT. :func:`setup_distributed` registers this
-    function with :mod:`atexit`, which runs while the interpreter is still
-    whole; it can also be called directly.
+    an active exception", SIGABRT. :class:`~mmhornet.engine.MMHornetRunner`
+    registers this function with :mod:`atexit` (:func:`register_teardown`),
+    which runs while the interpreter is still whole; it can also be called
+    directly.
 
     The barrier first lets no rank leave while a peer still needs the group
     (rank 0 also serves the rendezvous store); it is skipped when the
@@ -234,39 +161,3 @@ def register_teardown() -> None:
     if not _teardown_registered:
         atexit.register(teardown_distributed)
         _teardown_registered = True
-
-
-def setup_distributed(cfg, launcher: str) -> str:
-    """Prepare distributed training or testing for ``launcher``.
-
-    ``'none'``: nothing to do. With CUDA available, mmengine's own path
-    (NCCL) runs. Without CUDA: gloo is initialised here,
-    ``cfg.env_cfg.dist_cfg.backend`` set to ``'gloo'`` and the model wrapper
-    to :class:`CpuDistributedDataParallel`. With either backend the process
-    group is torn down at exit (:func:`teardown_distributed`).
-
-    Args:
-        cfg (mmengine.Config): The config, changed in place.
-        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
-
-    Returns:
-        str: the backend of the run, ``'none'`` for a single process.
-    """
-    if launcher == 'none':
-        return 'none'
-    register_teardown()
-    if cfg.get('env_cfg') is None:
-        cfg.env_cfg = dict()
-    if cfg.env_cfg.get('dist_cfg') is None:
-        cfg.env_cfg.dist_cfg = dict()
-    dist_cfg = cfg.env_cfg.dist_cfg
-    if torch.cuda.is_available():
-        return dist_cfg.get('backend', 'nccl')
-    if not torch_dist.is_initialized():
-        init_cpu_dist(
-            launcher,
-            timeout=dist_cfg.get('timeout'),
-            port=dist_cfg.get('port'))
-    dist_cfg.backend = 'gloo'
-    use_cpu_model_wrapper(cfg)
-    return 'gloo'

@@ -1,0 +1,148 @@
+"""The runner mmhornet's configs select: mmengine's, portable and safe.
+
+``runner_type='mmhornet.MMHornetRunner'`` (set by mmhornet's
+``configs/_base_/default_runtime.py`` and by mmhornet's tools) picks it, so
+it runs under any launcher that builds runners from ``runner_type``:
+mmhornet's, mmdet's and mmseg's ``tools/train.py`` / ``test.py``,
+``mim train``, or ``RUNNERS.build(cfg)`` / ``MMHornetRunner.from_cfg(cfg)``
+in a script.
+"""
+from contextlib import contextmanager
+from typing import Dict, Optional, Union
+
+import torch
+from mmengine.dist import is_distributed
+from mmengine.hooks import CheckpointHook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from mmhornet.checkpoint import (atomic_checkpoint_hook,
+                                 check_checkpoint_matches,
+                                 find_last_complete_checkpoint)
+from mmhornet.registry import RUNNERS
+from .dist import init_cpu_dist, register_teardown
+from .model_wrappers import cpu_wrapper_cfg
+from .optim_wrappers import amp_for_this_machine
+
+RUNNER = 'mmhornet.MMHornetRunner'
+
+
+@RUNNERS.register_module()
+class MMHornetRunner(Runner):
+    """mmengine's :class:`~mmengine.runner.Runner`, changed only where a run
+    would otherwise fail or lose work:
+
+    * **Distributed without CUDA**: the process group is initialised with
+      gloo (mmengine's ``init_dist`` calls ``torch.cuda.set_device``) and
+      the model is wrapped in
+      :class:`~mmhornet.engine.CpuDistributedDataParallel`; with CUDA,
+      mmengine's NCCL path runs unchanged.
+    * **Clean exit**: a distributed run's process group is torn down at exit
+      (:func:`~mmhornet.engine.teardown_distributed`).
+    * **AMP without CUDA**: an ``AmpOptimWrapper`` config (``--amp`` of
+      mmdet's, mmseg's and mmhornet's tools) becomes bfloat16 autocast
+      (:class:`~mmhornet.engine.CpuAmpOptimWrapper`).
+    * **Atomic checkpoints**: a ``CheckpointHook`` that names no file
+      backend saves through ``atomic_local``, so a killed save never leaves
+      a truncated ``iter_N.pth``.
+    * **Validated auto-resume**: ``resume=True`` without ``load_from``
+      resumes from the newest *complete* checkpoint
+      (:func:`~mmhornet.checkpoint.find_last_complete_checkpoint`), not
+      whatever ``last_checkpoint`` names.
+    * **Checked test checkpoints**: ``test()`` and ``val()`` refuse a
+      checkpoint for another architecture (mmengine would load what fits,
+      warn, and evaluate a half-random model).
+
+    Safe loading (``weights_only=True`` with mmengine's checkpoint types
+    allowlisted) needs no runner: importing mmhornet registers it.
+    """
+
+    _checking_shapes = False
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """mmengine's set-up, with gloo when distributed without CUDA, and
+        the process group torn down at exit.
+
+        Args:
+            env_cfg (dict): The config's ``env_cfg``; without CUDA its
+                ``dist_cfg.backend`` is set to ``'gloo'``.
+        """
+        if (self.distributed and not is_distributed()
+                and not torch.cuda.is_available()):
+            dist_cfg = env_cfg.setdefault('dist_cfg', {})
+            init_cpu_dist(
+                self.launcher,
+                timeout=dist_cfg.get('timeout'),
+                port=dist_cfg.get('port'))
+            dist_cfg['backend'] = 'gloo'
+        super().setup_env(env_cfg)
+        if self.distributed:
+            register_teardown()
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: torch.nn.Module) -> torch.nn.Module:
+        """mmengine's wrapping; distributed without CUDA, in
+        :class:`~mmhornet.engine.CpuDistributedDataParallel`."""
+        if (self.distributed and not torch.cuda.is_available()
+                and not is_model_wrapper(model)):
+            model_wrapper_cfg = cpu_wrapper_cfg(
+                model_wrapper_cfg,
+                self.cfg.get('find_unused_parameters', False))
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def build_optim_wrapper(self, optim_wrapper: Union[dict, object]):
+        """mmengine's build, an ``AmpOptimWrapper`` config adapted to the
+        machine (:func:`~mmhornet.engine.amp_for_this_machine`)."""
+        return super().build_optim_wrapper(amp_for_this_machine(optim_wrapper))
+
+    def register_hooks(self,
+                       default_hooks: Optional[Dict] = None,
+                       custom_hooks: Optional[list] = None) -> None:
+        """mmengine's hooks; checkpoint hooks without a file backend save
+        atomically."""
+        super().register_hooks(default_hooks, custom_hooks)
+        for hook in self.hooks:
+            if isinstance(hook, CheckpointHook):
+                atomic_checkpoint_hook(hook)
+
+    def load_or_resume(self) -> None:
+        """Load or resume as mmengine does; auto-resume takes the newest
+        complete checkpoint, and finding none starts training afresh."""
+        if not self._has_loaded and self._resume and self._load_from is None:
+            self._load_from = find_last_complete_checkpoint(self.work_dir)
+            if self._load_from is None:
+                self.logger.info(f'Auto-resume: no complete checkpoint in '
+                                 f'{self.work_dir}; starting afresh.')
+                self._resume = False
+        super().load_or_resume()
+
+    @contextmanager
+    def _shapes_checked(self):
+        self._checking_shapes = True
+        try:
+            yield
+        finally:
+            self._checking_shapes = False
+
+    def test(self) -> dict:
+        """mmengine's test, the checkpoint checked against the model."""
+        with self._shapes_checked():
+            return super().test()
+
+    def val(self) -> dict:
+        """mmengine's val, the checkpoint checked against the model."""
+        with self._shapes_checked():
+            return super().val()
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        """Call the hooks; a checkpoint loaded to test or validate is first
+        checked against the model
+        (:func:`~mmhornet.checkpoint.check_checkpoint_matches`)."""
+        if fn_name == 'after_load_checkpoint' and self._checking_shapes:
+            checkpoint = kwargs['checkpoint']
+            model = self.model.module if is_model_wrapper(
+                self.model) else self.model
+            check_checkpoint_matches(
+                model, checkpoint.get('state_dict', checkpoint),
+                f'checkpoint {self._load_from!r}')
+        super().call_hook(fn_name, **kwargs)
