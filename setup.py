@@ -72,7 +72,7 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         author='mmhornet authors',
         url='https://github.com/mmhornet/mmhornet',
-        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        packages=find_packages(include=('mmhornet', 'mmhornet.*')),
         include_package_data=True,
         # The stack is tested on CPython 3.11 only (tools/install/install.sh).
         python_requires='>=3.11,<3.12',

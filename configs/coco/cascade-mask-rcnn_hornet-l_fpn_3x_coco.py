@@ -7,7 +7,7 @@ _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 # https://cloud.tsinghua.edu.cn/f/4de41e26cb254c28a61a/?dl=1) to this path;
 # mmhornet's loader converts it when training starts. (That URL has no file
 # name, so mmengine's URL loader cannot cache it: hence a local path.)
-checkpoint = 'pretrained/hornet_large_7x7_22k.pth'
+checkpoint = 'pretrained/hornet_large_7x7_in22k.pth'
 
 model = dict(
     backbone=dict(

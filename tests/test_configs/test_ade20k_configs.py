@@ -15,58 +15,33 @@ from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet, HorUPerHead, resolve_arch
 from mmhornet.models.decode_heads import GnConvModule
 
+from .metafiles import recipes
+
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'ade20k')
-MMPRETRAIN = 'https://download.openmmlab.com/mmclassification/v0/hornet/'
-
-
-def _variant(arch, dim, drop_path, decay, ckpt, clip=None, gf=False,
-             crop=512, with_cp=False, head=None):
-    return dict(arch=arch, dim=dim, drop_path=drop_path, decay=decay,
-                ckpt=ckpt, clip=clip, gf=gf, crop=crop, with_cp=with_cp,
-                head=head)
-
-
-def _in1k(name, stamp):
-    """mmpretrain's ImageNet-1K weights of HorNet-``name``."""
-    return f'{MMPRETRAIN}hornet-{name}_3rdparty_in1k_{stamp}.pth'
-
-
-SEG = '_8xb2-160k_ade20k-'
-T_IN1K = _in1k('tiny', '20220915-0e8eedff')
-T_GF_IN1K = _in1k('tiny-gf', '20220915-4c35a66b')
-S_IN1K = _in1k('small', '20220915-5935f60f')
-S_GF_IN1K = _in1k('small-gf', '20220915-649ca492')
-B_IN1K = _in1k('base', '20220915-a06176bb')
-B_GF_IN1K = _in1k('base-gf', '20220915-82c06fa7')
-GF = dict(clip=1, gf=True)
-VARIANTS = {
-    f'upernet_hornet-t{SEG}512x512.py':
-    _variant('tiny', 64, 0.4, (0.9, 6), T_IN1K),
-    f'upernet_hornet-t-gf{SEG}512x512.py':
-    _variant('tiny-gf384', 64, 0.4, (0.9, 6), T_GF_IN1K, **GF),
-    f'upernet_hornet-s{SEG}512x512.py':
-    _variant('small', 96, 0.3, (0.9, 12), S_IN1K),
-    f'upernet_hornet-s-gf{SEG}512x512.py':
-    _variant('small-gf384', 96, 0.3, (0.9, 12), S_GF_IN1K, **GF),
-    f'upernet_hornet-b{SEG}512x512.py':
-    _variant('base', 128, 0.4, (0.9, 12), B_IN1K),
-    f'upernet_hornet-b-gf{SEG}512x512.py':
-    _variant('base-gf384', 128, 0.5, (0.9, 12), B_GF_IN1K, **GF),
-    f'upernet_hornet-l{SEG}640x640.py': _variant(
-        'large', 192, 0.4, (0.8, 12),
-        'pretrained/hornet_large_7x7_in22k.pth', crop=640),
-    f'upernet_hornet-l-gf{SEG}640x640.py': _variant(
-        'large-gf384', 192, 0.4, (0.8, 12),
-        'pretrained/hornet_large_gf_in22k.pth', clip=0.1, gf=True,
-        crop=640, with_cp=True),
-    f'upernet-hor-head_hornet-s{SEG}512x512.py':
-    _variant('small', 96, 0.3, (0.9, 12), S_IN1K,
-             head=dict(type='DW', kernel_size=7)),
-    f'upernet-hor-head-gf_hornet-s{SEG}512x512.py':
-    _variant('small', 96, 0.3, (0.9, 12), S_IN1K, clip=0.1,
-             head=dict(type='GF', h=32, w=17)),
+WIDTHS = {'tiny': 64, 'small': 96, 'base': 128, 'large': 192}
+#: The g^nConv mixer of each HorUPerHead (its GF filter sized for the 1/4
+#: map of a 512 crop's FPN level).
+HEAD_MIXERS = {
+    'UPerHead': None,
+    'HorUPerHead (7x7)': dict(type='DW', kernel_size=7),
+    'HorUPerHead (GF)': dict(type='GF', h=32, w=17),
 }
-VARIANTS['hornet_upernet.py'] = VARIANTS[f'upernet_hornet-t-gf{SEG}512x512.py']
+
+
+def _variant(meta):
+    """A metafile entry's Metadata in the names the tests use."""
+    arch = meta['Backbone']
+    return dict(arch=arch, dim=WIDTHS[arch.split('-')[0]],
+                drop_path=meta['Drop Path'], ckpt=meta['Pretrained'],
+                decay=(meta['Stage Decay'], meta['Stage Decay Layers']),
+                clip=meta['Grad Clip'], gf='-gf' in arch,
+                crop=meta['Crop Size'][0],
+                with_cp=meta['Activation Checkpointing'],
+                head=HEAD_MIXERS[meta['Decode Head']])
+
+
+METADATA = recipes('ade20k')
+VARIANTS = {name: _variant(meta) for name, meta in METADATA.items()}
 
 
 @functools.lru_cache()
@@ -164,7 +139,8 @@ def test_recipe(name):
 
 def test_default_model_is_the_official_size():
     """The default entry point builds at full size through mmseg's registry
-    with the official HorNet-T (GF) UPerNet's 55M parameters."""
+    with the official HorNet-T (GF) UPerNet's parameter count (55M, as the
+    metafile has it)."""
     register_all_modules()
     cfg = _load('hornet_upernet.py')
     cfg.model.backbone.init_cfg = None
@@ -173,7 +149,8 @@ def test_default_model_is_the_official_size():
     assert isinstance(model.backbone, HorNet)
     assert [len(s) for s in model.backbone.stages] == [2, 3, 18, 2]
     num_params = sum(p.numel() for p in model.parameters())
-    assert 54.5e6 < num_params < 55.5e6, num_params
+    published = METADATA['hornet_upernet.py']['Parameters']
+    assert abs(num_params - published) < 0.5e6, (num_params, published)
 
 
 @pytest.mark.parametrize('name', sorted(VARIANTS))

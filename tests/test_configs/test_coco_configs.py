@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from mmengine import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
@@ -17,58 +16,32 @@ from mmengine.utils import import_modules_from_strings
 from mmhornet.layers import GlobalLocalFilter, GnConv
 from mmhornet.models import HorNet
 
+from .metafiles import recipes
+
 CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'coco'
-MMPRETRAIN_URLS = {
-    m['Name']: m['Weights'] for m in yaml.safe_load(
-        (Path(find_spec('mmpretrain').origin).parent / '.mim' / 'configs' /
-         'hornet' / 'metafile.yml').read_text())['Models']
+#: The g^nConv mixer of each HorFPN (its GF filter sized for the p2 map of
+#: 800x1333 inputs).
+HORFPN_MIXERS = {
+    'HorFPN (7x7)': dict(type='DW', kernel_size=7),
+    'HorFPN (GF)': dict(type='GF', h=32, w=17),
 }
 
-CASCADE = dict(epochs=36, milestones=[27, 33], neck='FPN', num_layers=12)
-MASK = dict(arch='small', dpr=0.6, lr=1e-4, decay=0.95, num_layers=6,
-            epochs=12, milestones=[8, 11],
-            ckpt=MMPRETRAIN_URLS['hornet-small_3rdparty_in1k'])
+
+def _recipe(meta):
+    """A metafile entry's Metadata in the names the tests use."""
+    recipe = dict(arch=meta['Backbone'], dpr=meta['Drop Path'],
+                  lr=meta['Learning Rate'], epochs=meta['Epochs'],
+                  milestones=meta['Milestones'], ckpt=meta['Pretrained'],
+                  neck=meta['Neck'].split(' ')[0])
+    if 'Layer Decay' in meta:
+        recipe.update(decay=meta['Layer Decay'],
+                      num_layers=meta['Layer Decay Layers'])
+    if meta['Neck'] in HORFPN_MIXERS:
+        recipe['mixer'] = HORFPN_MIXERS[meta['Neck']]
+    return recipe
 
 
-def _mmpretrain(name):
-    return MMPRETRAIN_URLS[f'hornet-{name}_3rdparty_in1k']
-
-
-def _cascade(arch, dpr, decay, lr=2e-4, ckpt=None):
-    """The 3x Cascade Mask R-CNN recipe; ImageNet-1K weights from mmpretrain
-    unless ``ckpt`` is given."""
-    return dict(CASCADE, arch=arch, dpr=dpr, lr=lr, decay=decay,
-                ckpt=ckpt or _mmpretrain(arch))
-
-
-# Per config: backbone arch, drop path, lr, layer decay and num_layers,
-# epochs, milestones, neck, weights.
-RECIPES = {
-    'cascade-mask-rcnn_hornet-t_fpn_3x_coco.py': _cascade('tiny', 0.4, 0.7),
-    'cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py': _cascade(
-        'tiny-gf', 0.4, 0.7),
-    'hornet_cascade.py': _cascade('tiny-gf', 0.4, 0.7),
-    'cascade-mask-rcnn_hornet-s_fpn_3x_coco.py': _cascade('small', 0.6, 0.7),
-    'cascade-mask-rcnn_hornet-s-gf_fpn_3x_coco.py': _cascade(
-        'small-gf', 0.6, 0.7),
-    'cascade-mask-rcnn_hornet-b_fpn_3x_coco.py': _cascade('base', 0.7, 0.8),
-    'cascade-mask-rcnn_hornet-b-gf_fpn_3x_coco.py': _cascade(
-        'base-gf', 0.7, 0.8),
-    'cascade-mask-rcnn_hornet-l_fpn_3x_coco.py': _cascade(
-        'large', 0.7, 0.7, lr=1e-4,
-        ckpt='pretrained/hornet_large_7x7_22k.pth'),
-    'cascade-mask-rcnn_hornet-l-gf_fpn_3x_coco.py': _cascade(
-        'large-gf384', 0.7, 0.7, lr=1e-4,
-        ckpt='pretrained/hornet_large_gf_in22k.pth'),
-    'mask-rcnn_hornet-s_fpn_1x_coco.py': dict(MASK, neck='FPN'),
-    'mask-rcnn_hornet-s_horfpn_1x_coco.py': dict(
-        MASK, neck='HorFPN', mixer=dict(type='DW', kernel_size=7)),
-    'mask-rcnn_hornet-s_horfpn-gf_1x_coco.py': dict(
-        MASK, neck='HorFPN', mixer=dict(type='GF', h=32, w=17)),
-    'mask-rcnn_hornet-t_fpn_1x_coco_swap-backbone.py': dict(
-        arch='tiny', dpr=0., lr=0.02, epochs=12, milestones=[8, 11],
-        neck='FPN', ckpt=_mmpretrain('tiny')),
-}
+RECIPES = {name: _recipe(meta) for name, meta in recipes('coco').items()}
 WIDTHS = {'tiny': 64, 'small': 96, 'base': 128, 'large': 192}
 
 
@@ -81,7 +54,7 @@ def _load(name):
     return copy.deepcopy(_load_cached(name))
 
 
-def test_every_config_has_a_recipe():
+def test_every_config_has_a_metafile_entry():
     assert sorted(p.name for p in CONFIG_DIR.glob('*.py')) == \
         sorted(RECIPES)
 

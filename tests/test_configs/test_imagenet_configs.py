@@ -15,24 +15,25 @@ from mmpretrain.utils import register_all_modules
 
 from mmhornet.models import HorNet, resolve_arch
 
+from .metafiles import recipes
+
 CONFIG_DIR = osp.join(
     osp.dirname(__file__), '..', '..', 'configs', 'imagenet')
-# config -> (arch, width, drop path, clip max_norm, RandAugment magnitude,
-# mmpretrain's config of the same model)
-VARIANTS = {
-    'hornet-tiny_32xb128_in1k.py':
-    ('tiny', 64, 0.2, 100., 9, 'hornet-tiny_8xb128_in1k.py'),
-    'hornet-tiny-gf_32xb128_in1k.py':
-    ('tiny-gf', 64, 0.2, 1., 9, 'hornet-tiny-gf_8xb128_in1k.py'),
-    'hornet-small_32xb128_in1k.py':
-    ('small', 96, 0.4, 5., 9, 'hornet-small_8xb64_in1k.py'),
-    'hornet-small-gf_32xb128_in1k.py':
-    ('small-gf', 96, 0.4, 1., 12, 'hornet-small-gf_8xb64_in1k.py'),
-    'hornet-base_32xb128_in1k.py':
-    ('base', 128, 0.5, 5., 9, 'hornet-base_8xb64_in1k.py'),
-    'hornet-base-gf_32xb128_in1k.py':
-    ('base-gf', 128, 0.5, 1., 15, 'hornet-base-gf_8xb64_in1k.py'),
-}
+WIDTHS = {'tiny': 64, 'small': 96, 'base': 128}
+
+
+def _variant(name, meta):
+    """(arch, width, drop path, clip max_norm, RandAugment magnitude,
+    mmpretrain's config of the same model) from a metafile entry."""
+    arch = meta['Backbone']
+    batch = 128 if arch.startswith('tiny') else 64
+    return (arch, WIDTHS[arch.split('-')[0]], meta['Drop Path'],
+            meta['Grad Clip'], meta['RandAugment Magnitude'],
+            f'hornet-{arch}_8xb{batch}_in1k.py')
+
+
+VARIANTS = {name: _variant(name, meta)
+            for name, meta in recipes('imagenet').items()}
 
 
 def _load(name):
