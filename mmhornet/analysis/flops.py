@@ -176,6 +176,8 @@ class FlopReport:
     by_operator: Dict[str, float]
     skipped: Dict[str, int] = field(default_factory=dict)
     input_shape: Tuple[int, ...] = ()
+    #: For a mask head: the RoIs each of its stages ran on in the count.
+    rois: Optional[int] = None
 
     def group(self, name: str) -> float:
         """MACs of a group in :data:`GROUPS`."""
@@ -423,9 +425,56 @@ def config_flops(cfg, shape: Tuple[int, int],
     inputs = torch.rand(1, 3, *pad_shape)
     samples = _data_samples(scope, tuple(shape), pad_shape)
     wrapper = _TensorMode(model, samples)
-    reports = count_flops(
-        wrapper, inputs, name=f'{type(model).__name__} ({scope})',
-        submodules=('model.backbone', ))
+    submodules = ['model.backbone']
+    mask_head = getattr(getattr(model, 'roi_head', None), 'mask_head', None)
+    rois: List[int] = []
+    hooks = []
+    if mask_head is not None:
+        submodules.append('model.roi_head.mask_head')
+        heads = mask_head if isinstance(mask_head, nn.ModuleList) else [
+            mask_head]
+        hooks = [h.register_forward_hook(
+            lambda _m, args, _out: rois.append(args[0].shape[0]))
+            for h in heads]
+    try:
+        reports = count_flops(
+            wrapper, inputs, name=f'{type(model).__name__} ({scope})',
+            submodules=submodules)
+    finally:
+        for hook in hooks:
+            hook.remove()
     reports['backbone'] = reports.pop('model.backbone')
     reports['backbone'].name = f'backbone {type(model.backbone).__name__}'
+    if mask_head is not None:
+        reports['mask_head'] = reports.pop('model.roi_head.mask_head')
+        reports['mask_head'].name = 'mask head(s)'
+        reports['mask_head'].rois = rois[0]
     return reports
+
+
+def mmdet2_conv_linear(reports: Dict[str, FlopReport],
+                       mask_rois: int = 100) -> Optional[float]:
+    """A detector's conv+linear MACs as mmdet 2.x counted them.
+
+    mmdet 3.x's ``mode='tensor'`` (what mmdet's ``get_flops.py`` and
+    :func:`config_flops` trace) runs every RPN proposal (up to 1000) through
+    the mask heads; mmdet 2.x's ``forward_dummy`` ran the box heads on those
+    proposals and the mask heads on the first ``mask_rois`` (100) only. The
+    HorNet paper's detection FLOPs were counted with mmdet 2.x. Mask-head
+    MACs are linear in the RoIs, so the mmdet 2.x figure is the traced one
+    less the mask heads' share for the extra RoIs.
+
+    Args:
+        reports (dict): From :func:`config_flops` of a detector with a mask
+            head.
+        mask_rois (int): RoIs mmdet 2.x sent through the mask head.
+            Defaults to 100.
+
+    Returns:
+        float | None: the MACs; None for a model without a mask head.
+    """
+    mask = reports.get('mask_head')
+    if mask is None:
+        return None
+    kept = min(mask_rois, mask.rois) / mask.rois
+    return reports[''].conv_linear - mask.conv_linear * (1 - kept)

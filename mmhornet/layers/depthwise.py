@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .utils import cpu_fp32_eager
+from .utils import capturing_graph, cpu_fp32_eager
 
 
 class _SameDepthwiseConv2d(torch.autograd.Function):
@@ -69,8 +69,10 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
 
 
 def _fast_weight_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    # Not while a graph is recorded: a tracer (FLOP counters, jit.trace +
+    # save, ONNX export) cannot see into a Python autograd Function.
     return (cpu_fp32_eager(x, weight) and torch.is_grad_enabled()
-            and weight.requires_grad)
+            and weight.requires_grad and not capturing_graph())
 
 
 def depthwise_conv_nhwc(conv: nn.Conv2d,

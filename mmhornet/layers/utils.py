@@ -13,13 +13,14 @@ def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
     """Whether ``out``, a fresh intermediate, may take the result of an
     elementwise op with ``others`` in place.
 
-    True when autograd does not record (inference, frozen layers) and the
-    result keeps ``out``'s dtype and shape (under autocast a bf16 ``out``
+    True when autograd does not record (inference, frozen layers), no graph
+    is being recorded (a tracer must see the same ops with and without
+    gradients), and the result keeps ``out``'s dtype and shape (under autocast a bf16 ``out``
     plus an fp32 ``other`` is fp32, which an in-place op would truncate).
     Writing in place saves one large allocation, whose first touch costs
     page faults on CPU.
     """
-    if autograd_records(out, *others):
+    if autograd_records(out, *others) or capturing_graph():
         return False
     # promote_types, not result_type: the same for two non-scalar tensors,
     # stricter for a 0-dim one, and torch.compile traces it (result_type

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 from mmhornet.analysis import (PAPER_GFLOPS, build_hornet, config_flops,
-                               count_flops)
+                               count_flops, mmdet2_conv_linear)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / 'configs'
@@ -53,6 +53,15 @@ def test_mmdet_config_counts_backbone_and_detector():
     assert backbone.params == bare.params
     assert reports[''].conv_linear > backbone.conv_linear
     assert reports[''].params > backbone.params
+    # Every proposal (up to 10 here) ran through each of the 3 mask heads.
+    mask = reports['mask_head']
+    assert 1 <= mask.rois <= 10 and mask.conv_linear > 0
+    # mmdet 2.x's convention sends at most 100 RoIs there: all of them here.
+    assert mmdet2_conv_linear(reports) == reports[''].conv_linear
+    per_roi = mask.conv_linear / mask.rois
+    assert mmdet2_conv_linear(reports, mask_rois=1) == pytest.approx(
+        reports[''].conv_linear - per_roi * (mask.rois - 1))
+    assert mmdet2_conv_linear({'': reports['backbone']}) is None
 
 
 @pytest.mark.slow

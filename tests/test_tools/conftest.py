@@ -1,6 +1,8 @@
 """Fixtures for the tests of ``tools/``."""
 import pytest
 
+from mmhornet.datasets import generate_demo_data
+
 from .helpers import DATA, run_tool, train_cmd
 
 
@@ -29,3 +31,11 @@ def reference_batch4(tmp_path_factory):
 def reference_batch8(tmp_path_factory):
     """The same with batch 8: the global batch of two processes of 4."""
     return _reference(tmp_path_factory, 8)
+
+
+@pytest.fixture(scope='session')
+def small_demo_data(tmp_path_factory):
+    """8 train / 4 val images of the demo scenes, COCO and ADE20K style."""
+    return generate_demo_data(
+        str(tmp_path_factory.mktemp('demo')), num_train=8, num_val=4,
+        min_size=128, max_size=160, progress=False)

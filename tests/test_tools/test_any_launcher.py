@@ -20,8 +20,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmhornet.datasets import generate_demo_data
-
 from .helpers import DATA, REPO, TOY_CONFIG, load_record, tool_env, train_cmd
 
 PLAIN_CONFIG = osp.join(DATA, 'toy_config_plain_runner.py')
@@ -43,14 +41,6 @@ def host_train_script(host):
         'train.py')
     assert script.is_file(), script
     return str(script)
-
-
-@pytest.fixture(scope='module')
-def demo_data(tmp_path_factory):
-    """8 train / 4 val images of the demo scenes, COCO and ADE20K style."""
-    return generate_demo_data(
-        str(tmp_path_factory.mktemp('demo')), num_train=8, num_val=4,
-        min_size=128, max_size=160, progress=False)
 
 
 def host_cmd(host, data, work_dir, *extra, options=()):
@@ -108,16 +98,16 @@ def assert_resumed_exactly(resumed, reference, start):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('host', sorted(HOSTS))
-def test_host_train_tool_kill_and_resume(tmp_path, demo_data, host):
+def test_host_train_tool_kill_and_resume(tmp_path, small_demo_data, host):
     case = HOSTS[host]
     reference_dir = tmp_path / 'reference'
-    log = run(host_cmd(host, demo_data, reference_dir))
+    log = run(host_cmd(host, small_demo_data, reference_dir))
     assert 'Saving checkpoint' in log
     reference = load_record(str(reference_dir))
 
     work_dir = tmp_path / 'work'
     kill_when_hanging(
-        host_cmd(host, demo_data, work_dir, options=[
+        host_cmd(host, small_demo_data, work_dir, options=[
             f'custom_hooks.0.hang_at_iter={case["kill_after"]}'
         ]), work_dir)
     if host == 'mmseg':
@@ -128,7 +118,7 @@ def test_host_train_tool_kill_and_resume(tmp_path, demo_data, host):
         (work_dir / 'iter_8.pth').write_bytes(whole[:len(whole) // 2])
         (work_dir / 'last_checkpoint').write_text(str(work_dir /
                                                       'iter_8.pth'))
-    log = run(host_cmd(host, demo_data, work_dir, '--resume'))
+    log = run(host_cmd(host, small_demo_data, work_dir, '--resume'))
     assert f'resumed epoch: {int(host == "mmdet")}, iter: ' \
         f'{case["resumes_at"]}' in log
     if host == 'mmseg':
@@ -165,7 +155,8 @@ class Exploit:
 
 
 @pytest.mark.slow
-def test_malicious_checkpoint_refused_on_every_path(tmp_path, demo_data):
+def test_malicious_checkpoint_refused_on_every_path(tmp_path,
+                                                   small_demo_data):
     marker = tmp_path / 'pwned'
     evil = tmp_path / 'evil.pth'
     torch.save(dict(meta=dict(epoch=1, iter=4), state_dict={},
@@ -185,7 +176,7 @@ def test_malicious_checkpoint_refused_on_every_path(tmp_path, demo_data):
             '--work-dir', str(tmp_path / 'test')
         ],
         'mmdet tools/train.py --resume':
-        host_cmd('mmdet', demo_data, work_dir('mmdet'), '--resume'),
+        host_cmd('mmdet', small_demo_data, work_dir('mmdet'), '--resume'),
         'Runner.from_cfg, resume=True': [
             sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG, work_dir('plain'),
             '--resume'

@@ -21,7 +21,8 @@ import json
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 
-from mmhornet.analysis import PAPER_GFLOPS, classifier_flops, config_flops
+from mmhornet.analysis import (PAPER_GFLOPS, classifier_flops, config_flops,
+                               mmdet2_conv_linear)
 from mmhornet.models.backbones.hornet import ARCH_ALIASES
 
 
@@ -87,6 +88,16 @@ def main():
     for reports in results.values():
         for report in reports.values():
             lines.append(report.format())
+    mmdet2 = mmdet2_conv_linear(results.get('config', {}))
+    if mmdet2 is not None:
+        mmdet3 = results['config'][''].conv_linear / 1e9
+        rois = results['config']['mask_head'].rois
+        lines.append(
+            f'detector conv+linear, two conventions: {mmdet3:.1f} G as mmdet '
+            f'3.x counts (all {rois} proposals through the mask head, as '
+            f"mmdet's get_flops.py); {mmdet2 / 1e9:.1f} G as mmdet 2.x "
+            f'counted ({rois} box RoIs, 100 mask RoIs), the convention of '
+            "the HorNet paper's COCO table")
     if paper is not None:
         measured = results['mmhornet'][''].conv_linear / 1e9
         lines.append(f'paper (ImageNet, {shape[0]}x{shape[1]}): {paper} G; '
