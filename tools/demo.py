@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TASKS = {
     'det': dict(
-        config='configs/demo/cascade-mask-rcnn_hornet-demo_hor-fpn_demo.py',
+        config='configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py',
         data_key='coco_root',
         metrics=('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'),
         target=('coco/bbox_mAP', 0.30),
@@ -100,7 +100,7 @@ def run_task(name, spec, args, data_paths):
 def main():
     args = parse_args()
     os.chdir(ROOT)
-    from mmhornet.datasets import generate_demo_data
+    from mmhornet.demo import generate_demo_data
     gen_kwargs = {}
     if args.num_train is not None:
         gen_kwargs['num_train'] = args.num_train

@@ -1,4 +1,4 @@
-# UPerNet with HorNet-L (7x7) on ADE20K at 640x640 (official: 54.1 mIoU),
+# UPerNet with HorNet-L (7x7) on ADE20K at 640x640 (results: metafile.yml),
 # from the official ImageNet-22K weights. mmpretrain publishes no HorNet-L,
 # so download hornet_large_7x7 from github.com/raoyongming/HorNet
 # (https://cloud.tsinghua.edu.cn/f/4de41e26cb254c28a61a/?dl=1) into
@@ -11,13 +11,13 @@ _base_ = [
 ]
 crop_size = (640, 640)
 data_preprocessor = dict(size=crop_size)
-checkpoint_file = 'pretrained/hornet_large_7x7_in22k.pth'
+checkpoint = 'pretrained/hornet_large_7x7_in22k.pth'
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         arch='large',
         drop_path_rate=0.4,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint_file)),
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     decode_head=dict(in_channels=[192, 384, 768, 1536]),
     auxiliary_head=dict(in_channels=768),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(426, 426)))

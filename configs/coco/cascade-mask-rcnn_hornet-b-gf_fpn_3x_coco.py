@@ -1,5 +1,4 @@
-# Cascade Mask R-CNN, HorNet-B (GF), FPN, 3x (paper: 54.0 box AP / 46.9
-# mask AP).
+# Cascade Mask R-CNN, HorNet-B (GF), FPN, 3x (results: metafile.yml).
 _base_ = ['./cascade-mask-rcnn_hornet-b_fpn_3x_coco.py']
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-base-gf_3rdparty_in1k_20220915-82c06fa7.pth'  # noqa

@@ -1,5 +1,4 @@
-# Cascade Mask R-CNN, HorNet-B (7x7), FPN, 3x (paper: 53.3 box AP / 46.1
-# mask AP).
+# Cascade Mask R-CNN, HorNet-B (7x7), FPN, 3x (results: metafile.yml).
 _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-base_3rdparty_in1k_20220915-a06176bb.pth'  # noqa

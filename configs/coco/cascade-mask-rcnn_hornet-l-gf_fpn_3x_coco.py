@@ -1,5 +1,5 @@
 # Cascade Mask R-CNN, HorNet-L (GF) pre-trained on ImageNet-22K, FPN, 3x
-# (paper: 56.0 box AP / 48.6 mask AP).
+# (results: metafile.yml).
 _base_ = ['./cascade-mask-rcnn_hornet-l_fpn_3x_coco.py']
 
 # The official ImageNet-22K HorNet-L (GF) release (mmpretrain publishes

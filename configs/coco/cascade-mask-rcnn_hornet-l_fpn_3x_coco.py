@@ -1,5 +1,5 @@
 # Cascade Mask R-CNN, HorNet-L (7x7) pre-trained on ImageNet-22K, FPN, 3x
-# (paper: 55.4 box AP / 48.0 mask AP).
+# (results: metafile.yml).
 _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 
 # mmpretrain publishes no HorNet-L weights. Download the official

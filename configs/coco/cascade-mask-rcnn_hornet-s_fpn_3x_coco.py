@@ -1,5 +1,4 @@
-# Cascade Mask R-CNN, HorNet-S (7x7), FPN, 3x (paper: 52.7 box AP / 45.6
-# mask AP).
+# Cascade Mask R-CNN, HorNet-S (7x7), FPN, 3x (results: metafile.yml).
 _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-small_3rdparty_in1k_20220915-5935f60f.pth'  # noqa

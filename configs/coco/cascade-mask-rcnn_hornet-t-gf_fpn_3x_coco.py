@@ -1,5 +1,4 @@
-# Cascade Mask R-CNN, HorNet-T (GF), FPN, 3x (paper: 52.4 box AP / 45.6 mask
-# AP). The global filters are sized for 224x224 ImageNet inputs and are
+# Cascade Mask R-CNN, HorNet-T (GF), FPN, 3x (results: metafile.yml). The global filters are sized for 224x224 ImageNet inputs and are
 # resized to each feature map at run time.
 _base_ = ['./cascade-mask-rcnn_hornet-t_fpn_3x_coco.py']
 

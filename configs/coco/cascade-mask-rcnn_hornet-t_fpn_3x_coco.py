@@ -1,6 +1,6 @@
 # Cascade Mask R-CNN, HorNet-T (7x7), FPN, 3x schedule with DETR-style
-# multi-scale / crop augmentation (Rao et al., HorNet, NeurIPS 2022, Table 3:
-# 51.7 box AP / 44.8 mask AP). The other cascade configs override this one.
+# multi-scale / crop augmentation (Rao et al., HorNet, NeurIPS 2022, Table 3;
+# results: metafile.yml). The other cascade configs override this one.
 _base_ = [
     '../_base_/models/cascade-mask-rcnn_hornet_fpn.py',
     '../_base_/datasets/coco_instance_detr-aug.py',

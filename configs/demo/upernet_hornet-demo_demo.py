@@ -4,26 +4,24 @@
 # ADE20K-style folder with 'background' + 6 object classes), a small HorNet
 # trained from scratch, narrow heads, BN instead of SyncBN, 256 px crops and
 # an iteration schedule. `python tools/demo.py` runs it.
-_base_ = ['../ade20k/upernet_hornet-t-gf_8xb2-160k_ade20k-512x512.py']
+_base_ = [
+    '../ade20k/upernet_hornet-t-gf_8xb2-160k_ade20k-512x512.py',
+    './_base_/demo_scenes.py'
+]
 
 data_root = 'data/demo/ade/'
-classes = ('background', 'disk', 'rectangle', 'triangle', 'star', 'ring',
-           'cross')
-palette = [(120, 120, 120), (220, 40, 40), (40, 80, 220), (40, 170, 60),
-           (240, 200, 20), (170, 40, 200), (20, 200, 200)]
+classes = ('background', ) + _base_.classes
+palette = [(120, 120, 120)] + _base_.palette
 num_classes = len(classes)
 crop_size = (256, 256)
 image_scale = (384, 384)
-norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs CUDA
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
         arch=dict(
             _delete_=True,
-            base_dim=32,
-            depths=[1, 1, 3, 1],
-            orders=[2, 3, 4, 5],
+            **_base_.demo_arch,
             dw_cfg=[
                 dict(type='DW', kernel_size=7),
                 dict(type='DW', kernel_size=7),
@@ -36,10 +34,10 @@ model = dict(
         in_channels=[32, 64, 128, 256],
         channels=64,
         num_classes=num_classes,
-        norm_cfg=norm_cfg),
+        norm_cfg=_base_.demo_norm_cfg),
     auxiliary_head=dict(
         in_channels=128, channels=32, num_classes=num_classes,
-        norm_cfg=norm_cfg),
+        norm_cfg=_base_.demo_norm_cfg),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(171, 171)))
 
 # Label maps hold 1 = background, 2..7 = objects (0 unused), so

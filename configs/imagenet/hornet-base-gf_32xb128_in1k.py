@@ -1,4 +1,4 @@
-# HorNet-B (GF) on ImageNet-1K (official: 84.5 top-1), with RandAugment
+# HorNet-B (GF) on ImageNet-1K (results: metafile.yml), with RandAugment
 # magnitude 15 (timm rand-m15-mstd0.5-inc1) instead of 9: the HorNet-S (GF)
 # recipe with HorNet-B's model (as in hornet-base_32xb128_in1k.py).
 _base_ = ['./hornet-small-gf_32xb128_in1k.py']

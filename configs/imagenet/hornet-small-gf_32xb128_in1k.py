@@ -1,4 +1,4 @@
-# HorNet-S (GF) on ImageNet-1K (official: 84.2 top-1), with RandAugment
+# HorNet-S (GF) on ImageNet-1K (results: metafile.yml), with RandAugment
 # magnitude 12 (timm rand-m12-mstd0.5-inc1) instead of 9.
 _base_ = ['./hornet-small_32xb128_in1k.py']
 model = dict(backbone=dict(arch='small-gf'))

@@ -1,4 +1,4 @@
-# HorNet-S (7x7) on ImageNet-1K (official: 84.0 top-1).
+# HorNet-S (7x7) on ImageNet-1K (results: metafile.yml).
 _base_ = ['./hornet-tiny_32xb128_in1k.py']
 model = dict(
     backbone=dict(arch='small', drop_path_rate=0.4),

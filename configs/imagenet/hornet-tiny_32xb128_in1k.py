@@ -1,5 +1,5 @@
 # HorNet-T (7x7) on ImageNet-1K, the official recipe (Rao et al., HorNet,
-# NeurIPS 2022; github.com/raoyongming/HorNet; 82.8 top-1 there). Evaluates
+# NeurIPS 2022; github.com/raoyongming/HorNet; results: metafile.yml). Evaluates
 # mmpretrain's hornet-tiny_3rdparty_in1k weights through load_from as is.
 _base_ = [
     'mmpretrain::_base_/models/hornet/hornet-tiny.py',

@@ -24,10 +24,10 @@ from urllib.error import URLError
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmhornet.layers.gnconv import resize_filter
 from .io import is_checkpoint_file, shape_mismatches, strip_prefix
 
 #: (pattern, replacement) applied in order to official key names.
@@ -193,11 +193,9 @@ def convert_hornet_state_dict(state_dict: Dict[str, torch.Tensor],
 def resize_gf_filter(weight: torch.Tensor, size: Tuple[int, int]
                      ) -> torch.Tensor:
     """Resize a GF ``complex_weight`` ``(C, h, w, 2)`` to ``(C, *size, 2)``
-    (bilinear, ``align_corners=True``, as the layer resizes at run time)."""
-    return F.interpolate(
-        weight.float().permute(3, 0, 1, 2), size=tuple(size),
-        mode='bilinear', align_corners=True).permute(1, 2, 3, 0).to(
-            weight.dtype).contiguous()
+    in its dtype, as the layer resizes it at run time
+    (:func:`~mmhornet.layers.gnconv.resize_filter`)."""
+    return resize_filter(weight, size).to(weight.dtype).contiguous()
 
 
 def match_state_dict(model: nn.Module,

@@ -10,7 +10,7 @@ used by its detection configs too), after ConvNeXt's.
 Differences from the reference: layer ids come from the backbone's
 ``get_layer_depth`` (no class-name checks, so any backbone that has it
 works), lr scales are capped at 1 (see
-:class:`LearningRateDecayOptimWrapperConstructor`), unknown options are
+:class:`LayerDecayOptimWrapperConstructor`), unknown options are
 errors, and the group summary is logged once, on rank 0, as a table.
 """
 from typing import Dict, List, Optional, Tuple
@@ -27,7 +27,7 @@ PARAMWISE_KEYS = ('decay_rate', 'decay_type', 'num_layers')
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
-class LearningRateDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Give backbone layers lower learning rates the closer they are to the
     input.
 
@@ -54,14 +54,14 @@ class LearningRateDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     not), with keys ``params``, ``lr``, ``weight_decay``, ``lr_scale``,
     ``layer_id`` and ``group_name``.
 
-    Config (any host's scope; keep the ``mmhornet.`` prefix: under
-    mmpretrain the bare name is mmpretrain's own constructor, which takes
-    ``layer_decay_rate`` instead)::
+    Named apart from mmpretrain's ``LearningRateDecayOptimWrapperConstructor``
+    (which takes ``layer_decay_rate``, not this ``paramwise_cfg``); the
+    ``mmhornet.`` prefix finds it under any host's scope::
 
         optim_wrapper = dict(
             optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999),
                            weight_decay=0.05),
-            constructor='mmhornet.LearningRateDecayOptimWrapperConstructor',
+            constructor='mmhornet.LayerDecayOptimWrapperConstructor',
             paramwise_cfg=dict(decay_rate=0.7, decay_type='layer_wise',
                                num_layers=12))
 

@@ -2,21 +2,19 @@
 weight gradient.
 
 On CPU, PyTorch hands a depthwise conv's weight gradient to oneDNN's generic
-(not depthwise) backward-weights kernel. At HorNet-T's 7x7 convs (batch 4)
-it took as long (stage 0) as, up to 17x as long (stage 3, 992 channels on a
-7x7 map: 22 vs 1.3 ms) as the formulation below. The same gradient is a
-depthwise correlation of the padded input with the output gradient, summed
-over the batch:
+(not depthwise) backward-weights kernel, which is slow for HorNet's 7x7 convs
+(``tools/analysis/benchmark_layers.py``). The same gradient is a depthwise
+correlation of the padded input with the output gradient, summed over the
+batch:
 
     grad_w[c, i, j] = sum_{n, h, w} grad_y[n, c, h, w] * x_pad[n, c, h + i, w + j]
 
 i.e. a depthwise *forward* convolution over ``N * C`` channels with the
 output gradient as a large kernel, which oneDNN's depthwise kernel runs fast.
 The input gradient still comes from ``aten.convolution_backward``, the
-bias gradient is a sum. Only stride-1, dilation-1 convs of kernel 5x5 or
-larger that keep the spatial size (HorNet's 7x7 ones) take this path, only on
-CPU in fp32 without autocast; everything else, GF's 3x3 conv included (for
-which oneDNN is faster), is a plain ``F.conv2d``.
+bias gradient is a sum. Where it runs is
+:func:`~mmhornet.layers.policy.depthwise_weight_grad`'s decision;
+everything else is a plain ``F.conv2d``.
 """
 from typing import Optional
 
@@ -25,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .utils import capturing_graph, cpu_fp32_eager
+from .policy import depthwise_weight_grad, fold_scale, fold_scales
 
 
 class _SameDepthwiseConv2d(torch.autograd.Function):
@@ -46,7 +44,7 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
         grad_x = grad_w = grad_b = None
         if need_x:
             # Input gradient only: asking oneDNN for the bias gradient too
-            # runs its slow backward-weights kernel (0.6 -> 6.9 ms).
+            # runs its slow backward-weights kernel again.
             grad_x = torch.ops.aten.convolution_backward(
                 grad_y, x, weight, None, [1, 1], list(ctx.padding), [1, 1],
                 False, [0, 0], channels, [True, False, False])[0]
@@ -57,7 +55,7 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
             ph, pw = ctx.padding
             # (1, N*C, H+2p, W+2p) input, (N*C, 1, H, W) kernel: one
             # correlation per (sample, channel), then the sum over samples.
-            # (Zeros + one copy: 1.5-2x faster than F.pad + reshape.)
+            # (Zeros + one copy: faster than F.pad + reshape.)
             x_pad = x.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
             x_pad[:, :, ph:ph + h, pw:pw + w] = x
             x_pad = x_pad.view(1, n * c, h + 2 * ph, w + 2 * pw)
@@ -68,13 +66,6 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None
 
 
-def _fast_weight_grad(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    # Not while a graph is recorded: a tracer (FLOP counters, jit.trace +
-    # save, ONNX export) cannot see into a Python autograd Function.
-    return (cpu_fp32_eager(x, weight) and torch.is_grad_enabled()
-            and weight.requires_grad and not capturing_graph())
-
-
 def depthwise_conv_nhwc(conv: nn.Conv2d,
                         x: torch.Tensor,
                         scale: Optional[float] = None) -> torch.Tensor:
@@ -83,7 +74,8 @@ def depthwise_conv_nhwc(conv: nn.Conv2d,
     The permuted view is an NCHW tensor in channels-last memory, which the
     CPU (oneDNN) and CUDA (cuDNN) kernels take without a layout copy when
     ``x`` is contiguous; the output is channels-last too, so the permute back
-    is free. A scalar ``scale`` is folded into the weight and bias.
+    is free. A scalar ``scale`` multiplies the output (folded into the weight
+    and bias where :func:`~mmhornet.layers.policy.fold_scales` allows).
 
     Args:
         conv (nn.Conv2d): A depthwise conv (``groups == in_channels ==
@@ -95,19 +87,15 @@ def depthwise_conv_nhwc(conv: nn.Conv2d,
         Tensor: ``(N, H', W', C)``.
     """
     weight, bias = conv.weight, conv.bias
-    if scale is not None and scale != 1.0:
-        weight = weight * scale
-        bias = bias * scale if bias is not None else None
+    scale = None if scale == 1.0 else scale
+    if scale is not None and fold_scales():
+        weight, bias = fold_scale(weight, bias, scale)
+        scale = None
     x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-    kh, kw = conv.kernel_size
-    same = (conv.stride == (1, 1) and conv.dilation == (1, 1)
-            and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
-            and conv.groups == conv.in_channels == conv.out_channels)
-    # Measured: faster from 5x5 up (7x7 at 992 channels, 7x7 map: 1.3 vs
-    # 22 ms), slower for 3x3 (GF's local conv: 1.3 vs 0.3 ms).
-    if same and min(kh, kw) >= 5 and _fast_weight_grad(x, weight):
+    if depthwise_weight_grad(x, conv):
         x = _SameDepthwiseConv2d.apply(x, weight, bias, conv.padding)
     else:
         x = F.conv2d(x, weight, bias, conv.stride, conv.padding,
                      conv.dilation, conv.groups)
-    return x.permute(0, 2, 3, 1)
+    x = x.permute(0, 2, 3, 1)
+    return x if scale is None else x * scale

@@ -13,10 +13,12 @@ Differences from the reference, all with identical parameters and numerics:
   run on channels-last memory. Parameters keep the reference's names and
   shapes, so official and mmpretrain weights load unchanged.
 * The global filter runs its FFT in fp32 under autocast and for ``.half()``
-  models, returns the input dtype, and caches the filter resized to each FFT
-  grid when no gradient flows into it. On CPU, small maps (the 14x14 and 7x7
-  of 224 inputs) take the same transform as DFT matrix products, which beat
-  the FFT there (see :func:`dft_global_filter`).
+  models and returns the input dtype.
+* Fast paths, each decided in :mod:`mmhornet.layers.policy` (which also
+  turns them off): on CPU, small maps (the 14x14 and 7x7 of 224 inputs) take
+  the same transform as DFT matrix products (:func:`dft_global_filter`); the
+  filter resized to each FFT grid is cached while no gradient flows into it;
+  the mixer ``scale`` and a block's layer scale are folded into weights.
 """
 import copy
 import functools
@@ -28,16 +30,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
-from .utils import capturing_graph, linear, mul_into
+from .policy import (cache_filter, dft_filter, fold_scale, fold_scales,
+                        split_projection)
+from .utils import linear, mul_into
 
 MIXER_TYPES = ('DW', 'GF')
-
-#: Largest map side (H and W) for which the global filter runs as DFT matrix
-#: products on CPU. Measured here (2 cores, fp32, one GF layer of C/2 = 240,
-#: forward + backward / inference, DFT vs FFT): 4x14x14 2.7 / 0.7 vs 4.2 /
-#: 1.3 ms, 2x24x24 3.9 / 1.1 vs 4.9 / 1.2 ms, 2x32x32 7.1 / 2.1 vs 7.6 /
-#: 1.7 ms; at 64x64 the FFT is 1.4-1.7x faster.
-DFT_MAX_SIDE = 24
 
 
 @functools.lru_cache(maxsize=32)
@@ -90,8 +87,8 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     Exactly the FFT path's transform, including ``irfft2`` ignoring the
     imaginary parts of the width's bin 0 and Nyquist bin. For small maps on
     CPU four small batched matmuls beat the FFT and its strided copies
-    (:data:`DFT_MAX_SIDE`); the work grows as ``H + W`` per element against
-    the FFT's ``log(HW)``.
+    (:data:`~mmhornet.layers.policy.DFT_MAX_SIDE`); the work grows as
+    ``H + W`` per element against the FFT's ``log(HW)``.
 
     Args:
         x (Tensor): ``(N, H, W, C)`` real, the last dim contiguous.
@@ -111,8 +108,7 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     # Complex multiply on (N, H, re/im, F, C): re' = re wr - im wi,
     # im' = im wr + re wi, i.e. z * (wr, wr) + swap(z) * (-wi, wi). Both
     # factors (H, 2, F, C) broadcast over N only: the filter's gradient is
-    # then a sum over dim 0 (stage 2 of T-GF: 25 us, over dims 0 and 2:
-    # 540 us).
+    # then a cheap sum over dim 0, not over dims 0 and 2.
     z = z.view(n, height, 2, freqs, c)
     wr, wi = filt.real, filt.imag
     z = torch.addcmul(z * torch.stack((wr, wr), 1), z.flip(2),
@@ -130,19 +126,29 @@ def fft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft2(freq, s=(height, width), dim=(1, 2), norm='ortho')
 
 
+def resize_filter(weight: torch.Tensor, grid: Tuple[int, int]
+                  ) -> torch.Tensor:
+    """A GF ``complex_weight`` ``(C, h, w, 2)`` resized to ``(C, *grid, 2)``:
+    bilinear, ``align_corners=True``, in fp32, as the reference resizes it
+    for other input sizes (and checkpoint loading for other filter sizes)."""
+    weight = weight.float().permute(3, 0, 1, 2)
+    weight = F.interpolate(
+        weight, size=tuple(grid), mode='bilinear', align_corners=True)
+    return weight.permute(1, 2, 3, 0)
+
+
 def _linear_1x1(conv: nn.Conv2d,
                 x: torch.Tensor,
                 scale: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor.
-
-    ``scale`` (per output channel) is folded into the weight and bias: a
-    ``(O, I)`` multiply instead of a pass over the whole activation.
-    """
+    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor,
+    then multiply by ``scale`` (per output channel; folded into the weight
+    and bias where :func:`~mmhornet.layers.policy.fold_scales` allows)."""
     weight, bias = conv.weight.flatten(1), conv.bias
-    if scale is not None:
-        weight = weight * scale[:, None]
-        bias = bias * scale if bias is not None else None
-    return linear(x, weight, bias)
+    if scale is None:
+        return linear(x, weight, bias)
+    if fold_scales():
+        return linear(x, *fold_scale(weight, bias, scale))
+    return linear(x, weight, bias) * scale
 
 
 class GlobalLocalFilter(nn.Module):
@@ -191,27 +197,22 @@ class GlobalLocalFilter(nn.Module):
     def filter_for_grid(self, grid: Tuple[int, int]) -> torch.Tensor:
         """The complex filter for an ``rfft2`` grid, as ``(H', W', C/2)``.
 
-        Cached per grid while no gradient flows into the weight (eval,
-        ``torch.no_grad``, frozen) and no graph is being captured (see
-        :func:`~mmhornet.layers.utils.capturing_graph`); the cache entry is
+        Cached per grid where
+        :func:`~mmhornet.layers.policy.cache_filter` allows; the entry is
         dropped once the weight changes (in-place updates bump the tensor's
         version).
         """
         grid = tuple(int(s) for s in grid)
         weight = self.complex_weight
-        cacheable = not (torch.is_grad_enabled() and weight.requires_grad
-                         or capturing_graph())
+        cacheable = cache_filter(weight)
         if cacheable:
             hit = self._filter_cache.get(grid)
             if hit is not None and hit[0] == self._weight_key():
                 return hit[1]
         w = weight.float()
         if tuple(w.shape[1:3]) != grid:
-            w = F.interpolate(
-                w.permute(3, 0, 1, 2), size=grid, mode='bilinear',
-                align_corners=True).permute(2, 3, 1, 0)
-        else:
-            w = w.permute(1, 2, 0, 3)
+            w = resize_filter(w, grid)
+        w = w.permute(1, 2, 0, 3)
         filt = torch.view_as_complex(w.contiguous())
         if cacheable:
             self._filter_cache[grid] = (self._weight_key(), filt)
@@ -227,18 +228,12 @@ class GlobalLocalFilter(nn.Module):
 
         The transform runs in fp32 (autocast off) and the result is cast
         back to ``x``'s dtype: half-precision FFTs are unsupported on CPU and
-        lose accuracy on GPU. On CPU, maps up to :data:`DFT_MAX_SIDE` use
-        :func:`dft_global_filter`, larger ones :func:`fft_global_filter`.
+        lose accuracy on GPU. :func:`dft_global_filter` where
+        :func:`~mmhornet.layers.policy.dft_filter` allows, else
+        :func:`fft_global_filter`.
         """
         height, width = x.shape[1:3]
-        # DFT matrices on CPU for small maps; the FFT elsewhere and while a
-        # graph is captured (FLOP counters count FFTs as FFTs, matmuls as
-        # linears; compiled, both ran alike: 267 vs 272 ms, T-GF b4
-        # inference, and the cached matrices would be rebuilt in the graph).
-        use_dft = (x.device.type == 'cpu'
-                   and max(height, width) <= DFT_MAX_SIDE
-                   and not capturing_graph())
-        transform = dft_global_filter if use_dft else fft_global_filter
+        transform = dft_global_filter if dft_filter(x) else fft_global_filter
         with torch.autocast(device_type=x.device.type, enabled=False):
             filt = self.filter_for_grid((height, width // 2 + 1))
             out = transform(x.float(), filt)
@@ -246,7 +241,8 @@ class GlobalLocalFilter(nn.Module):
 
     def forward(self, x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         """(N, H, W, C) -> (N, H, W, C), in ``x``'s dtype; the output is
-        multiplied by ``scale`` (folded into the last norm's affine)."""
+        multiplied by ``scale`` (folded into the last norm's affine where
+        :func:`~mmhornet.layers.policy.fold_scales` allows)."""
         dtype = x.dtype
         x = self.pre_norm(x)
         # chunk, not two slices: its backward is one cat, where each slice's
@@ -258,10 +254,14 @@ class GlobalLocalFilter(nn.Module):
         # (cat on a new dim 2, then reshape): later layers depend on it.
         x = torch.stack((local, glob.to(local.dtype)), dim=-1).flatten(-2)
         norm = self.post_norm
-        weight, bias = norm.weight, norm.bias
-        if scale != 1.0:
-            weight, bias = weight * scale, bias * scale
-        x = F.layer_norm(x, norm.normalized_shape, weight, bias, norm.eps)
+        if scale == 1.0:
+            x = norm(x)
+        elif fold_scales():
+            x = F.layer_norm(x, norm.normalized_shape,
+                             *fold_scale(norm.weight, norm.bias, scale),
+                             norm.eps)
+        else:
+            x = norm(x) * scale
         return x.to(dtype)
 
     def extra_repr(self) -> str:
@@ -379,14 +379,18 @@ class GnConv(nn.Module):
         """
         if self.data_format == 'channels_first':
             x = x.permute(0, 2, 3, 1)
-        # proj_in as two matmuls on row slices of its weight: the mixer's
-        # input comes out contiguous, so the depthwise conv needs no copy.
-        # (split, not slicing: its backward is one cat, not zero-fills.)
         sizes = (self.dims[0], 2 * self.dim - self.dims[0])
-        w_gate, w_feat = self.proj_in.weight.flatten(1).split(sizes)
-        b_gate, b_feat = self.proj_in.bias.split(sizes)
-        gate = linear(x, w_gate, b_gate)
-        feats = self._mix(linear(x, w_feat, b_feat))
+        weight, bias = self.proj_in.weight.flatten(1), self.proj_in.bias
+        if split_projection():
+            # proj_in as two matmuls on row blocks of its weight: the mixer's
+            # input comes out contiguous, so the depthwise conv needs no
+            # copy. (split, not slicing: its backward is one cat.)
+            (w_gate, w_feat), (b_gate, b_feat) = (weight.split(sizes),
+                                                  bias.split(sizes))
+            gate, feats = linear(x, w_gate, b_gate), linear(x, w_feat, b_feat)
+        else:
+            gate, feats = linear(x, weight, bias).split(sizes, dim=-1)
+        feats = self._mix(feats)
         qs = feats.split(self.dims, dim=-1)
         x = mul_into(gate, qs[0])
         for proj, q in zip(self.projs, qs[1:]):

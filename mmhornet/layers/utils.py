@@ -3,79 +3,35 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def autograd_records(*tensors: torch.Tensor) -> bool:
-    """Whether autograd records an op on ``tensors``."""
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-
-
-def can_write_into(out: torch.Tensor, *others: torch.Tensor) -> bool:
-    """Whether ``out``, a fresh intermediate, may take the result of an
-    elementwise op with ``others`` in place.
-
-    True when autograd does not record (inference, frozen layers), no graph
-    is being recorded (a tracer must see the same ops with and without
-    gradients), and the result keeps ``out``'s dtype and shape (under autocast a bf16 ``out``
-    plus an fp32 ``other`` is fp32, which an in-place op would truncate).
-    Writing in place saves one large allocation, whose first touch costs
-    page faults on CPU.
-    """
-    if autograd_records(out, *others) or capturing_graph():
-        return False
-    # promote_types, not result_type: the same for two non-scalar tensors,
-    # stricter for a 0-dim one, and torch.compile traces it (result_type
-    # returns a dtype from tensors, a graph break).
-    return all(
-        torch.promote_types(out.dtype, o.dtype) == out.dtype
-        and torch.broadcast_shapes(out.shape, o.shape) == out.shape
-        for o in others)
+from .policy import in_place, matmul_bias
 
 
 def mul_into(out: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
-    """``out * other``, written into ``out`` where :func:`can_write_into`
+    """``out * other``, written into ``out`` where :func:`in_place`
     allows."""
-    return out.mul_(other) if can_write_into(out, other) else out * other
+    return out.mul_(other) if in_place(out, other) else out * other
 
 
 def add_into(out: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
-    """``out + other``, written into ``out`` where :func:`can_write_into`
-    allows. Not under autograd: ``out`` is often a view of a 2-D matmul
-    output, and an in-place op on a view costs a clone and copies in
-    backward (~25 ms a HorNet-T train step here)."""
-    return out.add_(other) if can_write_into(out, other) else out + other
+    """``out + other``, written into ``out`` where :func:`in_place`
+    allows."""
+    return out.add_(other) if in_place(out, other) else out + other
 
 
-def capturing_graph() -> bool:
-    """A tracer (``torch.jit.trace``, as mmengine's FLOP counter uses) or
-    ``torch.compile`` is recording the ops: use the plain ones they know,
-    and no Python-side caches (a tracer would record a cache hit as a
-    constant; the compiler would guard on the cache and recompile)."""
-    return torch.jit.is_tracing() or torch.compiler.is_compiling()
-
-
-def cpu_fp32_eager(*tensors: torch.Tensor) -> bool:
-    """All ``tensors`` are fp32 on CPU, outside autocast: where the CPU
-    kernel workarounds of this package apply (see :func:`linear` and
-    :mod:`mmhornet.layers.depthwise`)."""
-    return (all(t.device.type == 'cpu' and t.dtype == torch.float32
-                for t in tensors)
-            and not torch.is_autocast_enabled('cpu'))
+def gelu_into(x: torch.Tensor, approximate: str = 'none') -> torch.Tensor:
+    """``F.gelu(x)``, written into ``x`` where :func:`in_place` allows."""
+    if in_place(x):
+        return torch.ops.aten.gelu_(x, approximate=approximate)
+    return F.gelu(x, approximate=approximate)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor,
            bias: torch.Tensor) -> torch.Tensor:
-    """``F.linear(x, weight, bias)`` over the last dim of ``x``.
-
-    In fp32 on CPU where autograd does not record: a matmul, then the bias
-    added in place. ``addmm`` first copies the bias into the (fresh) output
-    and then accumulates the matmul into it, which measured up to 25% slower
-    (HorNet-T stage 0, 64 -> 256 channels: 2.9 vs 2.2 ms).
-    """
-    if (bias is None or not cpu_fp32_eager(x, weight, bias)
-            or autograd_records(x, weight, bias)
-            or torch.jit.is_tracing()):  # FLOP counters look for linear
-        return F.linear(x, weight, bias)
-    return torch.matmul(x, weight.t()).add_(bias)
+    """``F.linear(x, weight, bias)`` over the last dim of ``x``; a matmul and
+    an in-place bias where :func:`matmul_bias` allows."""
+    if matmul_bias(x, weight, bias):
+        return torch.matmul(x, weight.t()).add_(bias)
+    return F.linear(x, weight, bias)
 
 
 class DropPath(nn.Module):

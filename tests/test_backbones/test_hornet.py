@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import ARCH_ALIASES, ARCH_ZOO, HorNet, resolve_arch
 
 TINY = dict(base_dim=8, depths=[1, 1, 2, 1], orders=[2, 2, 3, 3],
@@ -39,7 +40,8 @@ def test_classification_output():
 def test_presets_and_aliases():
     assert set(ARCH_ALIASES.values()) <= set(ARCH_ZOO)
     for alias, name in ARCH_ALIASES.items():
-        assert HorNet.__init__ and ARCH_ZOO[name]
+        assert resolve_arch(alias) == resolve_arch(name) == ARCH_ZOO[name]
+        assert resolve_arch(alias.upper()) == ARCH_ZOO[name]
     gf = ARCH_ZOO['tiny-gf']['dw_cfg']
     assert gf[:2] == [dict(type='DW', kernel_size=7)] * 2
     assert gf[2:] == [dict(type='GF', h=14, w=8), dict(type='GF', h=7, w=4)]
@@ -48,7 +50,8 @@ def test_presets_and_aliases():
     assert [ARCH_ZOO[a]['base_dim'] for a in
             ('tiny', 'small', 'base', 'large')] == [64, 96, 128, 192]
     m = HorNet('T-GF', out_indices=(2, ))
-    assert isinstance(m.stages[2][0].gnconv.dwconv, nn.Module)
+    assert isinstance(m.stages[2][0].gnconv.dwconv, GlobalLocalFilter)
+    assert not isinstance(m.stages[1][0].gnconv.dwconv, GlobalLocalFilter)
     assert m.stages[2][0].gnconv.dwconv.complex_weight.shape == (
         (256 // 8 + 256 // 4 + 256 // 2 + 256) // 2, 14, 8, 2)
 
@@ -133,11 +136,16 @@ def test_with_cp_same_result_and_grads():
     cp = _maps(with_cp=True)
     cp.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64)
+    outs = []
     for m in (plain, cp):
         m.train()
-        sum(o.sum() for o in m(x)).backward()
-    torch.testing.assert_close(cp.downsample_layers[0][0].weight.grad,
-                               plain.downsample_layers[0][0].weight.grad)
+        out = m(x.clone().requires_grad_())
+        sum(o.square().sum() for o in out).backward()
+        outs.append(out)
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b)
+    for (name, p), q in zip(plain.named_parameters(), cp.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
 
 
 def test_drop_path_is_stochastic_in_train_only():
@@ -164,12 +172,19 @@ def test_layer_scale_off_and_init_value():
 
 
 def test_default_init_is_truncated_normal():
+    """The official init is init_weights()'s default (init_cfg): building
+    does not pay for it."""
     model = HorNet('tiny', out_indices=(0, 1, 2, 3))
-    w = model.stages[2][0].pwconv1.weight
-    # timm-style trunc_normal_(std=.02) truncates at +-2 (absolute), as the
-    # official init does.
-    assert 0.018 < w.std().item() < 0.022
-    assert torch.all(model.stages[2][0].pwconv1.bias == 0)
+    block = model.stages[2][0]
+    assert not torch.all(block.pwconv1.bias == 0)  # torch's own init
+    model.init_weights()
+    for layer in (block.pwconv1, block.gnconv.proj_in, block.gnconv.dwconv,
+                  model.downsample_layers[0][0]):
+        # timm-style trunc_normal_(std=.02) truncates at +-2 (absolute), as
+        # the official init does.
+        assert 0.017 < layer.weight.std().item() < 0.023, layer
+        assert torch.all(layer.bias == 0)
+    assert torch.all(block.norm1.weight == 1)
 
 
 def test_get_layer_depth_official_ids():

@@ -82,13 +82,18 @@ def test_training_gradients_equal_mmpretrain(arch):
     for model in (ours, ref):
         model.train()
         sum(o.square().mean() for o in model(x)).backward()
-        grads.append(
-            torch.cat([p.grad.flatten() for p in model.parameters()]))
+        grads.append({n: p.grad for n, p in model.named_parameters()})
+    assert grads[0].keys() == grads[1].keys()
     # Relative to the largest gradient: inside g^nConv some parameters'
     # gradients are ~1e-11 (products of gates), where fp32 rounding is the
     # whole value.
-    assert rel_err(grads[0], grads[1]) < 1e-5
-    assert all(p.grad is not None for p in ours.parameters())
+    flat = [torch.cat([g.flatten() for g in gs.values()]) for gs in grads]
+    assert rel_err(flat[0], flat[1]) < 1e-5
+    # And per parameter, where its gradient is above that rounding.
+    largest = flat[1].abs().max()
+    for name, grad in grads[1].items():
+        if grad.abs().max() > 1e-4 * largest:
+            assert rel_err(grads[0][name], grad) < 1e-4, name
 
 
 @pytest.mark.parametrize('arch', ['tiny', 'tiny-gf', 'small-gf'])

@@ -13,7 +13,7 @@ from mmseg.utils import register_all_modules
 
 from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet, HorUPerHead, resolve_arch
-from mmhornet.models.decode_heads import GnConvModule
+from mmhornet.layers import GnConvModule
 
 from .metafiles import recipes
 
@@ -118,7 +118,7 @@ def test_recipe(name):
     optim = cfg.optim_wrapper
     assert optim.type == 'OptimWrapper'
     assert optim.constructor == \
-        'mmhornet.LearningRateDecayOptimWrapperConstructor'
+        'mmhornet.LayerDecayOptimWrapperConstructor'
     assert optim.optimizer == dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
     assert optim.paramwise_cfg == dict(
@@ -187,7 +187,7 @@ def test_build(name):
         assert isinstance(model.decode_head, HorUPerHead)
         bottleneck = model.decode_head.fpn_bottleneck
         assert isinstance(bottleneck, GnConvModule)
-        assert isinstance(bottleneck.gnconv.dwconv, GlobalLocalFilter) is (
+        assert isinstance(bottleneck.dwconv, GlobalLocalFilter) is (
             v['head']['type'] == 'GF')
 
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)

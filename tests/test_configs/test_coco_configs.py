@@ -95,7 +95,7 @@ def test_config_recipe(name):
         return
 
     assert cfg.optim_wrapper.constructor == \
-        'mmhornet.LearningRateDecayOptimWrapperConstructor'
+        'mmhornet.LayerDecayOptimWrapperConstructor'
     assert cfg.optim_wrapper.paramwise_cfg == dict(
         decay_rate=expect['decay'], decay_type='layer_wise',
         num_layers=expect['num_layers'])
@@ -160,14 +160,6 @@ def mmdet_models():
     return MODELS
 
 
-@pytest.fixture
-def no_backbone_init(monkeypatch):
-    """Skip HorNet's truncated-normal init at construction: the values do
-    not matter here, and for the ~200M weights of HorNet-L it is most of the
-    build time on the CPU."""
-    monkeypatch.setattr(HorNet, '_init_default', staticmethod(lambda m: None))
-
-
 def _build(name, mmdet_models):
     cfg = _load(name)
     import_modules_from_strings(**cfg.custom_imports)
@@ -179,7 +171,7 @@ def _build(name, mmdet_models):
 
 
 @pytest.mark.parametrize('name', sorted(RECIPES))
-def test_config_builds(name, mmdet_models, no_backbone_init):
+def test_config_builds(name, mmdet_models):
     model, optim_wrapper = _build(name, mmdet_models)
     backbone = model.backbone
     assert type(backbone) is HorNet
@@ -208,7 +200,7 @@ def test_config_builds(name, mmdet_models, no_backbone_init):
         assert stem['lr'] == pytest.approx(lr * expect)
 
 
-def test_horfpn_gf_config_runs(mmdet_models, no_backbone_init):
+def test_horfpn_gf_config_runs(mmdet_models):
     model, _ = _build('mask-rcnn_hornet-s_horfpn-gf_1x_coco.py', mmdet_models)
     model.eval()
     with torch.no_grad():

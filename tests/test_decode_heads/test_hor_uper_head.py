@@ -13,7 +13,7 @@ from mmseg.utils import register_all_modules
 
 from mmhornet.layers import GlobalLocalFilter, GnConv
 from mmhornet.models import HorUPerHead
-from mmhornet.models.decode_heads import GnConvModule
+from mmhornet.layers import GnConvModule
 
 IN_CHANNELS = [8, 16, 32, 64]
 CHANNELS = 16
@@ -92,15 +92,13 @@ def test_modules(mixer, gnconv_fpn_convs):
     assert isinstance(head, UPerHead)
     bottleneck = head.fpn_bottleneck
     assert isinstance(bottleneck, GnConvModule)
-    assert isinstance(bottleneck.gnconv, GnConv)
-    assert bottleneck.gnconv.order == 2
-    assert bottleneck.gnconv.data_format == 'channels_first'
+    assert isinstance(bottleneck, GnConv) and bottleneck.order == 2
     # 1x1 from the concatenated pyramid to the head's width, no bias.
     assert bottleneck.proj.weight.shape == (CHANNELS, 4 * CHANNELS, 1, 1)
     assert bottleneck.proj.bias is None
     assert isinstance(bottleneck.norm, nn.BatchNorm2d)
-    assert isinstance(bottleneck.activate, nn.ReLU)
-    mixer_module = bottleneck.gnconv.dwconv
+    assert isinstance(bottleneck.act, nn.ReLU)
+    mixer_module = bottleneck.dwconv
     if mixer == 'GF':
         assert isinstance(mixer_module, GlobalLocalFilter)
         assert mixer_module.complex_weight.shape[1:3] == (8, 5)
@@ -113,7 +111,7 @@ def test_modules(mixer, gnconv_fpn_convs):
         if gnconv_fpn_convs:
             assert isinstance(fpn_conv, GnConvModule)
             # Width unchanged: no projection in front of g^nConv.
-            assert isinstance(fpn_conv.proj, nn.Identity)
+            assert fpn_conv.proj is None
         else:
             assert isinstance(fpn_conv, ConvModule)
             assert fpn_conv.conv.kernel_size == (3, 3)
@@ -155,7 +153,7 @@ def _official_gnconv_module(module, x):
     """The reference's GNConvModule (order 2, DW mixer, proj_out, norm,
     ReLU) in plain channels-first convolutions, its fused ``proj_in`` being
     our bias-free projection followed by g^nConv's ``proj_in``."""
-    gn = module.gnconv
+    gn = module
     fused = (gn.proj_in.weight.flatten(1) @ module.proj.weight.flatten(1))
     x = F.conv2d(x, fused[..., None, None], gn.proj_in.bias)
     pwa, abc = torch.split(x, (gn.dims[0], sum(gn.dims)), dim=1)
@@ -197,7 +195,7 @@ def test_loss_and_gradients(mixer, gnconv_fpn_convs):
     # Random logits over 5 classes: near log(5).
     assert 0.5 < losses['loss_ce'].item() < 5.0
     losses['loss_ce'].backward()
-    gn = head.fpn_bottleneck.gnconv
+    gn = head.fpn_bottleneck
     mixer_params = [gn.dwconv.complex_weight, gn.dwconv.dw.weight] \
         if mixer == 'GF' else [gn.dwconv.weight]
     params = [
@@ -207,7 +205,7 @@ def test_loss_and_gradients(mixer, gnconv_fpn_convs):
         head.conv_seg.weight
     ]
     if gnconv_fpn_convs:
-        params.append(head.fpn_convs[0].gnconv.proj_in.weight)
+        params.append(head.fpn_convs[0].proj_in.weight)
     else:
         params.append(head.fpn_convs[0].conv.weight)
     for p in params:
@@ -235,7 +233,7 @@ def test_defaults_are_the_reference():
             in_index=[0, 1, 2, 3], channels=CHANNELS,
             num_classes=NUM_CLASSES))
     assert head_default.gnconv_cfg == dict(
-        order=2, mixer_cfg=dict(type='DW', kernel_size=7))
+        order=2, mixer_cfg=dict(type='DW', kernel_size=7), scale=1.0)
     assert head_default.gnconv_fpn_convs is False
     assert isinstance(head_default.fpn_convs[0], ConvModule)
     assert head.gnconv_cfg == head_default.gnconv_cfg
@@ -243,13 +241,13 @@ def test_defaults_are_the_reference():
     gf = HorUPerHead(
         in_channels=IN_CHANNELS, in_index=[0, 1, 2, 3], channels=CHANNELS,
         num_classes=NUM_CLASSES, gnconv_cfg=dict(mixer_cfg=MIXERS['GF']))
-    assert gf.fpn_bottleneck.gnconv.order == 2
-    assert isinstance(gf.fpn_bottleneck.gnconv.dwconv, GlobalLocalFilter)
+    assert gf.fpn_bottleneck.order == 2
+    assert isinstance(gf.fpn_bottleneck.dwconv, GlobalLocalFilter)
 
 
 def test_higher_order():
     head = _head(gnconv_cfg=dict(order=3, mixer_cfg=MIXERS['DW'], scale=0.5))
-    gn = head.fpn_bottleneck.gnconv
+    gn = head.fpn_bottleneck
     assert gn.order == 3 and gn.scale == 0.5
     assert gn.dims == [CHANNELS // 4, CHANNELS // 2, CHANNELS]
     assert head(_feats(ODD)).shape == (2, NUM_CLASSES) + ODD[0]
@@ -270,9 +268,10 @@ def test_errors():
 
 
 def test_without_norm_and_activation():
-    module = GnConvModule(8, 8, norm_cfg=None, act_cfg=None)
-    assert module.norm is None
-    assert isinstance(module.activate, nn.Identity)
+    module = GnConvModule(8, 8)
+    assert module.norm is None and module.act is None
     x = torch.randn(1, 8, 9, 11)
+    plain = GnConv(8, order=2)
+    plain.load_state_dict(module.state_dict())
     with torch.no_grad():
-        torch.testing.assert_close(module(x), module.gnconv(x))
+        torch.testing.assert_close(module(x), plain(x))

@@ -10,10 +10,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import mmhornet.engine.optim_constructor as optim_constructor
-from mmhornet.engine import LearningRateDecayOptimWrapperConstructor
+from mmhornet.engine import LayerDecayOptimWrapperConstructor
 from mmhornet.models import HorNet
 
-CONSTRUCTOR = 'mmhornet.LearningRateDecayOptimWrapperConstructor'
+CONSTRUCTOR = 'mmhornet.LayerDecayOptimWrapperConstructor'
 BASE_LR = 2e-4
 WD = 0.05
 # The official depths and orders at a tiny width: the layer ids of the real
@@ -80,7 +80,7 @@ def test_scoped_name_resolves_from_every_host(scope):
                 scope) as registry:
             assert registry.scope == scope
             assert registry.get(CONSTRUCTOR) is \
-                LearningRateDecayOptimWrapperConstructor
+                LayerDecayOptimWrapperConstructor
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain', None])

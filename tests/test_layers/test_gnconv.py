@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from mmhornet.layers.policy import DFT_MAX_SIDE
 from mmhornet.layers import GlobalLocalFilter, GnConv, LayerNorm2d
 from mmhornet.layers import gnconv as gnconv_module
 from tests.reference_hornet import (global_local_filter, gnconv,
@@ -157,7 +158,7 @@ def test_global_filter_transform_choice(monkeypatch):
             gnconv_module, name,
             lambda *a, _fn=fn, _name=name: calls.append(_name) or _fn(*a))
     gf = GlobalLocalFilter(4, h=5, w=3)
-    side = gnconv_module.DFT_MAX_SIDE
+    side = DFT_MAX_SIDE
     gf(torch.randn(1, side, side, 4))
     gf(torch.randn(1, side + 1, 4, 4))
     # FLOP counters trace the model: FFTs must show as FFTs there.

@@ -15,7 +15,7 @@ from mmseg.utils import register_all_modules
 
 from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet, HorUPerHead
-from mmhornet.models.decode_heads import GnConvModule
+from mmhornet.layers import GnConvModule
 
 from .helpers import CONFIG_DIR, tiny_arch
 
@@ -69,7 +69,7 @@ def test_model_is_built_from_the_config():
     assert isinstance(model.decode_head, HorUPerHead)
     bottleneck = model.decode_head.fpn_bottleneck
     assert isinstance(bottleneck, GnConvModule)
-    assert isinstance(bottleneck.gnconv.dwconv, GlobalLocalFilter)
+    assert isinstance(bottleneck.dwconv, GlobalLocalFilter)
     assert type(model.auxiliary_head).__name__ == 'FCNHead'
     assert model.auxiliary_head.in_index == 2
     stage2 = model.backbone.stages[2][0].gnconv.dwconv
@@ -104,8 +104,8 @@ def test_train_step():
     ]
     for name in ('backbone.downsample_layers.0.0.weight',
                  'backbone.stages.2.0.gnconv.dwconv.complex_weight',
-                 'decode_head.fpn_bottleneck.gnconv.proj_in.weight',
-                 'decode_head.fpn_bottleneck.gnconv.dwconv.complex_weight',
+                 'decode_head.fpn_bottleneck.proj_in.weight',
+                 'decode_head.fpn_bottleneck.dwconv.complex_weight',
                  'decode_head.conv_seg.weight',
                  'auxiliary_head.conv_seg.weight'):
         assert name in changed

@@ -9,7 +9,8 @@ from mmdet.models.necks import FPN
 from mmengine.registry import DefaultScope
 
 from mmhornet.layers import GlobalLocalFilter, GnConv, LayerNorm2d
-from mmhornet.models.necks import GnConvModule, HorFPN
+from mmhornet.layers import GnConvModule
+from mmhornet.models.necks import HorFPN
 from tests.reference_hornet import gnconv, rel_err
 
 IN_CHANNELS = [8, 16, 24, 32]
@@ -137,8 +138,8 @@ def test_gradients_reach_every_parameter(mixer):
                                    dict(type='GF', h=6, w=4)])
 @pytest.mark.parametrize('order', [1, 2, 3])
 def test_gnconv_module_matches_reference(order, mixer):
-    block = _randomize(GnConvModule(OUT, order=order, mixer_cfg=mixer,
-                                    scale=0.5))
+    block = _randomize(GnConvModule(
+        OUT, gnconv_cfg=dict(order=order, mixer_cfg=mixer, scale=0.5)))
     x = torch.randn(2, OUT, 13, 10)
     out = block(x)
     assert out.shape == x.shape and out.is_contiguous()
@@ -146,7 +147,8 @@ def test_gnconv_module_matches_reference(order, mixer):
 
 
 def test_gnconv_module_keeps_gnconv_parameter_names():
-    block = GnConvModule(OUT, order=2, norm_cfg=dict(type='BN'))
+    block = GnConvModule(OUT, gnconv_cfg=dict(order=2),
+                         norm=nn.BatchNorm2d(OUT))
     plain = GnConv(OUT, order=2)
     assert set(plain.state_dict()) < set(block.state_dict())
     assert {k for k in block.state_dict() if k not in plain.state_dict()} == \
@@ -193,7 +195,7 @@ def test_bad_gnconv_cfg():
         HorFPN(IN_CHANNELS, OUT, 4, gnconv_cfg='partial(gnconv, order=2)')
     with pytest.raises(ValueError, match='divisible by 2 \\*\\* \\(order - 1\\)'):  # noqa
         HorFPN(IN_CHANNELS, 12, 4, gnconv_cfg=dict(order=4))
-    with pytest.raises(ValueError, match='needs proj_out=True'):
+    with pytest.raises(ValueError, match='proj_out must be True'):
         HorFPN(IN_CHANNELS, OUT, 4, gnconv_cfg=dict(proj_out=False))
     with pytest.raises(ValueError, match='dim must be even'):
         HorFPN(IN_CHANNELS, 6, 4,

@@ -108,7 +108,7 @@ def test_mim_finds_mmhornet_configs_by_name(tmp_path):
 def test_mim_train_host_with_a_swap_config(tmp_path):
     """``mim train mmdet MY_SWAP_CONFIG``: mmdet's own train.py with mmhornet
     from custom_imports."""
-    from mmhornet.datasets import generate_demo_data
+    from mmhornet.demo import generate_demo_data
     data = generate_demo_data(str(tmp_path / 'data'), num_train=4,
                               num_val=2, min_size=128, max_size=160,
                               progress=False)

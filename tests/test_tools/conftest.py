@@ -1,7 +1,7 @@
 """Fixtures for the tests of ``tools/``."""
 import pytest
 
-from mmhornet.datasets import generate_demo_data
+from mmhornet.demo import generate_demo_data
 
 from .helpers import DATA, run_tool, train_cmd
 

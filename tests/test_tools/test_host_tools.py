@@ -16,7 +16,7 @@ from mmhornet.models import HorNet
 
 from .helpers import DATA, REPO, tool_env
 
-DET_DEMO = 'configs/demo/cascade-mask-rcnn_hornet-demo_hor-fpn_demo.py'
+DET_DEMO = 'configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py'
 SEG_DEMO = 'configs/demo/upernet_hornet-demo_demo.py'
 
 

@@ -13,7 +13,7 @@ from mmhornet.analysis import build_from_config
 from .helpers import load_tool
 
 CONFIGS = {
-    'mmdet': 'configs/demo/cascade-mask-rcnn_hornet-demo_hor-fpn_demo.py',
+    'mmdet': 'configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py',
     'mmseg': 'configs/demo/upernet_hornet-demo_demo.py',
     'mmpretrain': 'configs/imagenet/hornet-tiny_32xb128_in1k.py',
 }

@@ -121,11 +121,11 @@ def test_dist_train_and_test_on_cpu(tmp_path, reference_batch8):
 
 
 def slurm_conf():
-    """SLURM_CONF of a running cluster (tools/slurm/local_cluster.sh)."""
+    """SLURM_CONF of a running cluster (tests/infra/local_slurm.sh)."""
     if shutil.which('sinfo') is None:
         pytest.skip('Slurm is not installed (no sinfo); install and start '
-                    'one with tools/slurm/local_cluster.sh install && '
-                    'tools/slurm/local_cluster.sh start')
+                    'one with tests/infra/local_slurm.sh install && '
+                    'tests/infra/local_slurm.sh start')
     conf = os.environ.get('SLURM_CONF')
     if conf is None and osp.exists(SLURM_ENV):
         with open(SLURM_ENV) as f:
@@ -138,7 +138,7 @@ def slurm_conf():
                           timeout=15)
     assert proc.returncode == 0 and proc.stdout.startswith('up'), (
         'sinfo is installed but no Slurm partition "debug" answers; start '
-        'the local cluster: eval "$(tools/slurm/local_cluster.sh start)"\n'
+        'the local cluster: eval "$(tests/infra/local_slurm.sh start)"\n'
         f'{proc.stdout}{proc.stderr}')
     return conf
 

@@ -161,7 +161,7 @@ def test_missing_data_root_stops_before_training(train_tool, capsys,
                                                  tmp_path):
     config = osp.join(osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__)))), 'configs', 'demo',
-        'cascade-mask-rcnn_hornet-demo_hor-fpn_demo.py')
+        'cascade-mask-rcnn_hornet-demo_horfpn_demo.py')
     err = exit_message(
         capsys, train_tool.main, config, '--work-dir', str(tmp_path),
         '--cfg-options',

@@ -188,8 +188,8 @@ def saved_activation_bytes(step, params):
     return sum(seen.values())
 
 
-class Runner:
-    """The timed steps of one model for one case."""
+class StepTimer:
+    """Runs and times the steps of one model for one case."""
 
     def __init__(self, model, mode, x, device, amp_dtype):
         self.model = model
@@ -291,7 +291,7 @@ def run_case(case, args, device, amp_dtype, logger):
     runners = {}
     for impl, model in models.items():
         model.to(device)
-        runners[impl] = Runner(model, case['mode'], x, device, amp_dtype)
+        runners[impl] = StepTimer(model, case['mode'], x, device, amp_dtype)
     phases = ('train', 'fwd+bwd') if case['mode'] == 'train' \
         else ('infer', )
     times = {(impl, phase): [] for impl in IMPLS for phase in phases}

@@ -2,7 +2,7 @@
 
 ``make demo`` runs this before training; a second run with the same settings
 finds the data complete and does nothing. See
-:mod:`mmhornet.datasets.demo_data` for the scenes, the layout and the config
+:mod:`mmhornet.demo.scenes` for the scenes, the layout and the config
 fields that load it.
 
 Example:
@@ -11,7 +11,7 @@ Example:
 import argparse
 import time
 
-from mmhornet.datasets import generate_demo_data
+from mmhornet.demo import generate_demo_data
 
 
 def parse_args(argv=None):

@@ -4,7 +4,7 @@
 # as the backbone. Variants override the arch, the widths and the weights.
 _base_ = ['mmseg::_base_/models/upernet_r50.py']
 
-checkpoint_file = None  # the ImageNet weights, set by each variant
+checkpoint = None  # the ImageNet weights, set by each variant
 model = dict(
     pretrained=None,
     backbone=dict(

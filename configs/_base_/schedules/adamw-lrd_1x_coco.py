@@ -6,7 +6,7 @@ _base_ = ['mmdet::_base_/schedules/schedule_1x.py']
 
 optim_wrapper = dict(
     type='OptimWrapper',
-    constructor='mmhornet.LearningRateDecayOptimWrapperConstructor',
+    constructor='mmhornet.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         decay_rate=0.95, decay_type='layer_wise', num_layers=12),
     optimizer=dict(

@@ -9,7 +9,7 @@ optim_wrapper = dict(
     # NOTE: lr 1e-4 is for 16 images per iteration (8 GPUs x 2).
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    constructor='mmhornet.LearningRateDecayOptimWrapperConstructor',
+    constructor='mmhornet.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         decay_rate=0.9, decay_type='stage_wise', num_layers=12))
 param_scheduler = [

@@ -21,10 +21,10 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 
 from mmhornet.layers import DropPath, GnConv, LayerScale
-from mmhornet.layers.utils import add_into, can_write_into, linear
+from mmhornet.layers.policy import fold_scale, fold_scales
+from mmhornet.layers.utils import add_into, gelu_into, linear
 from mmhornet.registry import MODELS
 
 
@@ -70,6 +70,13 @@ ARCH_ALIASES = {
     'l-gf': 'large-gf', 'l-gf384': 'large-gf384'
 }
 ARCH_KEYS = ('base_dim', 'depths', 'orders', 'dw_cfg')
+#: The official init: truncated normal (std 0.02) for every conv and linear,
+#: zero biases; LayerNorms (1, 0) and the GF filters (N(0, 0.02)) keep what
+#: they are built with. ``init_weights()`` applies it, as mmpretrain's
+#: ConvNeXt applies its ``init_cfg`` default.
+DEFAULT_INIT_CFG = [
+    dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.)
+]
 
 
 def resolve_arch(arch: Union[str, dict]) -> dict:
@@ -157,24 +164,28 @@ class HorNetBlock(nn.Module):
             self.gamma2 = LayerScale(dim, layer_scale_init_value)
         else:
             self.gamma1, self.gamma2 = nn.Identity(), nn.Identity()
+        self.use_layer_scale = use_layer_scale
         self.drop_path = DropPath(drop_path_rate) \
             if drop_path_rate > 0. else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, H, W, C) -> (N, H, W, C)."""
-        # The layer scales are folded into the branches' last projections
-        # (an (O, I) weight multiply, not a pass over the activations).
-        g1 = getattr(self.gamma1, 'weight', None)
-        g2 = getattr(self.gamma2, 'weight', None)
+        if not fold_scales():
+            # The plain formulation, module by module.
+            x = x + self.drop_path(self.gamma1(self.gnconv(self.norm1(x))))
+            y = self.pwconv2(self.act(self.pwconv1(self.norm2(x))))
+            return x + self.drop_path(self.gamma2(y))
+        # The layer scales folded into the branches' last projections.
+        g1 = self.gamma1.weight if self.use_layer_scale else None
+        g2 = self.gamma2.weight if self.use_layer_scale else None
         # branch + x: the same sum, written into the fresh branch.
         branch = self.drop_path(self.gnconv(self.norm1(x), out_scale=g1))
         x = add_into(branch, x)
         y = linear(self.norm2(x), self.pwconv1.weight, self.pwconv1.bias)
-        y = torch.ops.aten.gelu_(y, approximate=self.act.approximate) \
-            if can_write_into(y) else self.act(y)
+        y = gelu_into(y, self.act.approximate)
         w2, b2 = self.pwconv2.weight, self.pwconv2.bias
         if g2 is not None:
-            w2, b2 = w2 * g2[:, None], b2 * g2
+            w2, b2 = fold_scale(w2, b2, g2)
         return add_into(self.drop_path(linear(y, w2, b2)), x)
 
 
@@ -244,11 +255,12 @@ class HorNet(BaseModule):
             pool)`` as ``(N, C)`` (classification) instead of ``(N, C, H, W)``
             maps. Defaults to True (mmpretrain's default); detection and
             segmentation configs set False.
-        init_cfg (dict | list[dict], optional): Initialization.
+        init_cfg (dict | list[dict], optional): Initialization, applied by
+            ``init_weights()`` (mmengine's runners call it).
             ``dict(type='Pretrained', checkpoint=PATH_OR_URL, prefix=...)``
             loads official, official-mmdet/mmseg, mmpretrain or mmhornet
-            weights (see :mod:`mmhornet.checkpoint`). Defaults to None: the
-            official truncated-normal init.
+            weights (see :mod:`mmhornet.checkpoint`). Defaults to None:
+            :data:`DEFAULT_INIT_CFG`, the official init.
 
     Note:
         Training from scratch on zero-padded batches (mmdet pads images to a
@@ -278,7 +290,8 @@ class HorNet(BaseModule):
                  with_cp: bool = False,
                  gap_before_final_norm: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=copy.deepcopy(
+            DEFAULT_INIT_CFG if init_cfg is None else init_cfg))
         self.arch_settings = resolve_arch(arch)
         base_dim = self.arch_settings['base_dim']
         depths = self.arch_settings['depths']
@@ -322,8 +335,6 @@ class HorNet(BaseModule):
             start += depths[i]
         for i in self.out_indices:
             self.add_module(f'norm{i}', nn.LayerNorm(self.dims[i], eps=1e-6))
-
-        self.apply(self._init_default)
         self._freeze_stages()
 
     def _check_out_indices(self, out_indices) -> List[int]:
@@ -343,15 +354,6 @@ class HorNet(BaseModule):
         if len(set(result)) != len(result):
             raise ValueError(f'out_indices has duplicates: {out_indices}.')
         return sorted(result)
-
-    @staticmethod
-    def _init_default(m: nn.Module) -> None:
-        # The official init: truncated normal (std .02) for convs and
-        # linears, zero biases; LayerNorms and complex filters keep theirs.
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            trunc_normal_(m.weight, std=.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
     def init_weights(self) -> None:
         """Load ``init_cfg=dict(type='Pretrained', ...)`` weights through

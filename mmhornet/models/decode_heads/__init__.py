@@ -1,4 +1,4 @@
 """mmseg decode heads with g^nConv (registered in mmseg's ``MODELS``)."""
-from .hor_uper_head import GnConvModule, HorUPerHead
+from .hor_uper_head import HorUPerHead
 
-__all__ = ['HorUPerHead', 'GnConvModule']
+__all__ = ['HorUPerHead']

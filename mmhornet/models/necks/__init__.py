@@ -1,4 +1,4 @@
 """Necks for mmdet (importing this module needs mmdet and mmcv)."""
-from .hor_fpn import GnConvModule, HorFPN
+from .hor_fpn import HorFPN
 
-__all__ = ['HorFPN', 'GnConvModule']
+__all__ = ['HorFPN']

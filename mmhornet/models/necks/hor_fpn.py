@@ -11,92 +11,15 @@ mmdet's. Fixed here: extra levels (``add_extra_convs``) work in every mode
 (the reference passes a list to ``nn.Sequential`` and crashes), the block is
 configured by a dict instead of ``partial`` strings, and it prints nothing.
 """
-import copy
 from typing import List, Optional
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.models.necks import FPN
 from mmdet.registry import MODELS
 
-from mmhornet.layers import GnConv, LayerNorm2d
-
-GNCONV_KEYS = ('order', 'mixer_cfg', 'scale', 'proj_out')
-
-
-class GnConvModule(GnConv):
-    """g^nConv, then an optional norm and activation, on ``(N, C, H, W)``
-    maps: HorFPN's replacement for a 3x3 ``ConvModule``.
-
-    ``proj_in`` (1x1, C -> 2C), the spatial mixer, the recursive gating and
-    ``proj_out`` (1x1, C -> C) are :class:`~mmhornet.layers.GnConv`'s, run
-    channels-last (so the keys match the reference's ``GNConvModule`` up to
-    its ``pws`` -> ``projs``, as in the backbone). The input is made
-    channels-last once, a LayerNorm runs on the channels-last map, and the
-    output is returned contiguous ``(N, C, H, W)``, the layout mmcv's RoI ops
-    read.
-
-    Args:
-        channels (int): Channels ``C`` in and out.
-        order (int): g^nConv order. Defaults to 2 (the reference's).
-        mixer_cfg (dict, optional): Spatial mixer,
-            ``dict(type='DW', kernel_size=7)`` or
-            ``dict(type='GF', h=32, w=17)``. Defaults to 7x7 DW.
-        scale (float): Scale of the mixer output. Defaults to 1.0 (the
-            reference's neck does not scale).
-        proj_out (bool): End with the 1x1 output projection. Only True
-            (the official HorFPN's setting; :class:`GnConv` always has it)
-            is supported. Defaults to True.
-        norm_cfg (dict, optional): Norm after g^nConv: ``'LN2d'``
-            (:class:`~mmhornet.layers.LayerNorm2d`, computed on the
-            channels-last map) or a type mmcv's ``build_norm_layer`` knows
-            (``'BN'``, ``'SyncBN'``, ``'GN'``, ...). Defaults to None.
-        act_cfg (dict, optional): Activation after the norm. Defaults to
-            None.
-    """
-
-    def __init__(self,
-                 channels: int,
-                 order: int = 2,
-                 mixer_cfg: Optional[dict] = None,
-                 scale: float = 1.0,
-                 proj_out: bool = True,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None) -> None:
-        if proj_out is not True:
-            raise ValueError(
-                'GnConvModule needs proj_out=True: mmhornet.layers.GnConv '
-                'always ends with its 1x1 output projection (as the official '
-                f'HorFPN configs set); got proj_out={proj_out!r}.')
-        if mixer_cfg is None:
-            mixer_cfg = dict(type='DW', kernel_size=7)
-        super().__init__(
-            channels, order, mixer_cfg, scale, data_format='channels_last')
-        self.norm = None
-        if norm_cfg is not None:
-            self.norm = build_norm_layer(resolve_norm_cfg(norm_cfg),
-                                         channels)[1]
-        self.act = build_activation_layer(act_cfg) \
-            if act_cfg is not None else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, C, H, W)."""
-        # One explicit channels-last copy: the 1x1 projections would each
-        # copy a permuted view.
-        x = super().forward(x.permute(0, 2, 3, 1).contiguous())
-        layer_norm = isinstance(self.norm, nn.LayerNorm)
-        if layer_norm:
-            x = F.layer_norm(x, self.norm.normalized_shape, self.norm.weight,
-                             self.norm.bias, self.norm.eps)
-        x = x.permute(0, 3, 1, 2).contiguous()
-        if self.norm is not None and not layer_norm:
-            x = self.norm(x)
-        if self.act is not None:
-            x = self.act(x)
-        return x
-
+from mmhornet.layers import LayerNorm2d
+from mmhornet.layers.gnconv_module import GnConvModule, check_gnconv_cfg
 
 def resolve_norm_cfg(norm_cfg: Optional[dict]) -> Optional[dict]:
     """Map ``type='LN2d'`` (channel LayerNorm on ``(N, C, H, W)``, which
@@ -113,10 +36,10 @@ class HorFPN(FPN):
     """FPN with g^nConv output blocks (HorFPN, Rao et al., NeurIPS 2022).
 
     Lateral 1x1 convs and the top-down path are mmdet's FPN. Each output
-    level goes through a :class:`GnConvModule` instead of a 3x3 conv; an
-    extra level (``add_extra_convs``) is a stride-2 3x3 ``ConvModule``
-    followed by a :class:`GnConvModule`, so the extra levels' entries of
-    ``fpn_convs`` are ``nn.Sequential(conv, gnconv)``. Every
+    level goes through a :class:`~mmhornet.layers.gnconv_module.GnConvModule`
+    instead of a 3x3 conv; an extra level (``add_extra_convs``) is a stride-2
+    3x3 ``ConvModule`` followed by a ``GnConvModule``, so the extra levels'
+    entries of ``fpn_convs`` are ``nn.Sequential(conv, gnconv)``. Every
     ``add_extra_convs`` mode of mmdet's FPN works.
 
     Args:
@@ -128,9 +51,10 @@ class HorFPN(FPN):
             ``order`` (int), ``mixer_cfg`` (dict:
             ``dict(type='DW', kernel_size=7)`` or
             ``dict(type='GF', h=32, w=17)``), ``scale`` (float) and
-            ``proj_out`` (bool); see :class:`GnConvModule`. Defaults to
-            ``dict(order=2, mixer_cfg=dict(type='DW', kernel_size=7),
-            scale=1.0, proj_out=True)``, the reference's.
+            ``proj_out`` (True); see
+            :func:`~mmhornet.layers.gnconv_module.check_gnconv_cfg`.
+            Defaults to ``dict(order=2, mixer_cfg=dict(type='DW',
+            kernel_size=7), scale=1.0)``, the reference's.
         norm_cfg (dict, optional): Norm for the lateral convs, extra convs
             and g^nConv blocks (``'LN2d'`` is accepted besides mmcv's norm
             types). Defaults to None.
@@ -169,12 +93,15 @@ class HorFPN(FPN):
         super().__init__(
             list(in_channels), out_channels, num_outs, norm_cfg=norm_cfg,
             act_cfg=act_cfg, **kwargs)
-        self.gnconv_cfg = self._check_gnconv_cfg(gnconv_cfg)
+        self.gnconv_cfg = check_gnconv_cfg(gnconv_cfg)
 
         def block() -> GnConvModule:
-            return GnConvModule(
-                out_channels, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                **copy.deepcopy(self.gnconv_cfg))
+            norm = build_norm_layer(norm_cfg, out_channels)[1] \
+                if norm_cfg is not None else None
+            act = build_activation_layer(act_cfg) \
+                if act_cfg is not None else None
+            return GnConvModule(out_channels, out_channels, self.gnconv_cfg,
+                                norm, act)
 
         # FPN built the 3x3 output convs and, for extra levels, the stride-2
         # ConvModules (with the right input channels for every
@@ -185,19 +112,3 @@ class HorFPN(FPN):
             [block() for _ in range(num_levels)] +
             [nn.Sequential(extra, block())
              for extra in self.fpn_convs[num_levels:]])
-
-    @staticmethod
-    def _check_gnconv_cfg(cfg: Optional[dict]) -> dict:
-        out = dict(order=2, mixer_cfg=dict(type='DW', kernel_size=7),
-                   scale=1.0, proj_out=True)
-        if cfg is None:
-            return out
-        if not isinstance(cfg, dict):
-            raise TypeError(f'gnconv_cfg must be a dict with keys from '
-                            f'{GNCONV_KEYS}, got {type(cfg).__name__}.')
-        unknown = sorted(set(cfg) - set(GNCONV_KEYS))
-        if unknown:
-            raise ValueError(f'Unknown gnconv_cfg keys {unknown}; valid keys '
-                             f'are {GNCONV_KEYS}.')
-        out.update(copy.deepcopy(dict(cfg)))
-        return out

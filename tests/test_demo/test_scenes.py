@@ -9,12 +9,14 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
-from mmhornet.datasets import (DEMO_CLASSES, DEMO_PALETTE, DEMO_SEG_CLASSES,
+from mmhornet.demo import (DEMO_CLASSES, DEMO_PALETTE, DEMO_SEG_CLASSES,
                                DEMO_SEG_PALETTE, generate_demo_data)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(REPO, 'configs')
 # Small and fast: objects are capped at 0.45 of the shorter side, so they are
 # 40-57 px here.
 SMALL = dict(num_train=6, num_val=3, min_size=128, max_size=160)
@@ -64,6 +66,16 @@ def test_layout(demo):
     assert DEMO_SEG_CLASSES == ('background', ) + DEMO_CLASSES
     assert len(DEMO_PALETTE) == len(DEMO_CLASSES)
     assert len(DEMO_SEG_PALETTE) == len(DEMO_SEG_CLASSES)
+    # The demo configs name the generator's classes and colours.
+    det = Config.fromfile(osp.join(CONFIGS, 'demo',
+                                   'cascade-mask-rcnn_hornet-demo_horfpn_demo.py'))
+    seg = Config.fromfile(osp.join(CONFIGS, 'demo',
+                                   'upernet_hornet-demo_demo.py'))
+    assert det.metainfo == dict(classes=DEMO_CLASSES, palette=DEMO_PALETTE)
+    assert det.model.roi_head.mask_head.num_classes == len(DEMO_CLASSES)
+    assert seg.train_dataloader.dataset.metainfo == dict(
+        classes=DEMO_SEG_CLASSES, palette=DEMO_SEG_PALETTE)
+    assert seg.model.decode_head.num_classes == len(DEMO_SEG_CLASSES)
     assert not osp.exists(osp.join(demo['root'], '.generating'))
     for split, ade_split in SPLITS:
         num = SMALL[f'num_{split}']
@@ -175,7 +187,7 @@ def test_annotations_match_pixels(demo, split, ade_split):
 def test_holes_are_kept():
     # Rings have holes; a filled-in hole would show up as an area mismatch
     # (checked above) and here as hole pixels inside the decoded mask.
-    from mmhornet.datasets.demo_data import _mask_to_polygons
+    from mmhornet.demo.scenes import _mask_to_polygons
     canvas = np.zeros((40, 50), np.uint8)
     cv2.circle(canvas, (25, 20), 15, 1, -1)
     cv2.circle(canvas, (25, 20), 7, 0, -1)
@@ -262,7 +274,7 @@ def test_cli_idempotent(tmp_path, capsys):
 
 
 def test_killed_run_is_redone(tmp_path, monkeypatch):
-    from mmhornet.datasets import demo_data
+    from mmhornet.demo import scenes as demo_data
     render = demo_data._render_scene
     calls = []
 
@@ -288,8 +300,8 @@ def test_killed_run_is_redone(tmp_path, monkeypatch):
 
 def test_generator_needs_no_mmdet_or_mmseg():
     code = ('import importlib.util, sys\n'
-            f'spec = importlib.util.spec_from_file_location("demo_data", '
-            f'{osp.join(REPO, "mmhornet", "datasets", "demo_data.py")!r})\n'
+            f'spec = importlib.util.spec_from_file_location("scenes", '
+            f'{osp.join(REPO, "mmhornet", "demo", "scenes.py")!r})\n'
             'module = importlib.util.module_from_spec(spec)\n'
             'spec.loader.exec_module(module)\n'
             'assert not {"mmdet", "mmseg", "mmcv"} & set(sys.modules), '

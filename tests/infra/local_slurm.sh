@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real, single-node Slurm cluster on this machine, to test tools/slurm_*.sh without a cluster.
 #
-# Usage: tools/slurm/local_cluster.sh install|start|stop|status
+# Usage: tests/infra/local_slurm.sh install|start|stop|status
 #
 #   install  apt-get install Debian's slurm-wlm and munge (needs root).
 #   start    start munged, slurmctld and slurmd as root daemons and wait until the node is
@@ -16,10 +16,10 @@
 #   MMHORNET_SLURM_PARTITION  partition name. Defaults to debug.
 #
 # Example:
-#   tools/slurm/local_cluster.sh install
-#   eval "$(tools/slurm/local_cluster.sh start)"
+#   tests/infra/local_slurm.sh install
+#   eval "$(tests/infra/local_slurm.sh start)"
 #   srun -p debug -n 2 hostname
-#   tools/slurm/local_cluster.sh stop
+#   tests/infra/local_slurm.sh stop
 #
 # NOTE: a job asking for more CPUs than the node has waits in the queue forever; wrap every
 # srun/sbatch that talks to this cluster in `timeout`.
@@ -33,7 +33,7 @@ MUNGE_SOCKET=$DIR/munge/run/munge.socket.2
 NODE=$(hostname -s)
 
 die() {
-    echo "local_cluster.sh: $*" >&2
+    echo "local_slurm.sh: $*" >&2
     exit 1
 }
 
@@ -57,7 +57,7 @@ pid_alive() {
 write_conf() {
     mkdir -p "$DIR/etc"
     cat >"$CONF" <<EOF
-# Written by tools/slurm/local_cluster.sh: one node, no accounting, no cgroups.
+# Written by tests/infra/local_slurm.sh: one node, no accounting, no cgroups.
 ClusterName=mmhornet
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=root
@@ -118,11 +118,11 @@ do_start() {
     need_tools
     # torch.distributed's master is the job's first host name (as in mmengine's Slurm launch).
     getent hosts "$NODE" >/dev/null \
-        || echo "local_cluster.sh: warning: '$NODE' does not resolve; distributed jobs need it" \
+        || echo "local_slurm.sh: warning: '$NODE' does not resolve; distributed jobs need it" \
             "(e.g. '127.0.0.1 $NODE' in /etc/hosts)" >&2
     export SLURM_CONF=$CONF
     if pid_alive "$DIR/run/slurmctld.pid" && pid_alive "$DIR/run/slurmd.pid"; then
-        echo "local_cluster.sh: already running" >&2
+        echo "local_slurm.sh: already running" >&2
     else
         mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/run"
         write_conf
@@ -155,7 +155,7 @@ do_stop() {
             || kill -9 "$pid" 2>/dev/null || true
     done
     rm -f "$DIR/env"
-    echo "local_cluster.sh: stopped" >&2
+    echo "local_slurm.sh: stopped" >&2
 }
 
 do_status() {

@@ -4,31 +4,27 @@
 # the data, a small HorNet trained from scratch, narrow heads, BN instead of
 # SyncBN, small images, and an iteration schedule. `python tools/demo.py` runs
 # it (data: tools/misc/make_demo_data.py).
-_base_ = ['../coco/cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py']
+_base_ = [
+    '../coco/cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py',
+    './_base_/demo_scenes.py'
+]
 
 data_root = 'data/demo/coco/'
-classes = ('disk', 'rectangle', 'triangle', 'star', 'ring', 'cross')
-palette = [(220, 40, 40), (40, 80, 220), (40, 170, 60), (240, 200, 20),
-           (170, 40, 200), (20, 200, 200)]
-metainfo = dict(classes=classes, palette=palette)
-num_classes = len(classes)
+metainfo = dict(classes=_base_.classes, palette=_base_.palette)
+num_classes = len(_base_.classes)
 # keep_ratio=False below: every image becomes 384x384, so batches need no
 # zero padding. Padding is constant zero input, where HorNet's LayerNorms see
 # zero variance at a from-scratch init (all biases 0) and multiply gradients by
 # 1/sqrt(eps) = 1000 each: the gradient norm reached 3e10 at the stem.
 image_scale = (384, 384)
 width = 64  # neck / head channels (the paper's: 256)
-norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs CUDA
 
 model = dict(
     backbone=dict(
-        # HorNet-T's layout at half width and a quarter of the depth; GF
-        # filters sized for the stage maps of a 384 px image.
+        # GF filters sized for the stage maps of a 384 px image.
         arch=dict(
             _delete_=True,
-            base_dim=32,
-            depths=[1, 1, 3, 1],
-            orders=[2, 3, 4, 5],
+            **_base_.demo_arch,
             dw_cfg=[
                 dict(type='DW', kernel_size=7),
                 dict(type='DW', kernel_size=7),
@@ -58,7 +54,7 @@ model = dict(
                 in_channels=width,
                 fc_out_channels=256,
                 num_classes=num_classes,
-                norm_cfg=norm_cfg) for head in _base_.model.roi_head.bbox_head
+                norm_cfg=_base_.demo_norm_cfg) for head in _base_.model.roi_head.bbox_head
         ],
         mask_roi_extractor=dict(out_channels=width),
         mask_head=dict(
