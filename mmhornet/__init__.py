@@ -3,9 +3,9 @@ mmpretrain. Importing it registers its models, runner and wrappers under the
 ``mmhornet`` scope (``type='mmhornet.HorNet'``), its neck / head in mmdet's /
 mmseg's registries, the safe loading of mmengine checkpoints, the atomic
 checkpoint backend, and the ``mmhornet::`` config scope."""
-from .version import __version__
 from . import checkpoint, engine, models  # noqa: F401,E402  (registrations)
 from .registry import register_config_scope  # noqa: E402
+from .version import __version__
 
 register_config_scope()
 

@@ -15,20 +15,29 @@ from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope='mmhornet',
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='mmhornet',
     locations=['mmhornet.models'])
 MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmhornet',
+    'model_wrapper',
+    parent=MMENGINE_MODEL_WRAPPERS,
+    scope='mmhornet',
     locations=['mmhornet.engine'])
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmhornet',
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='mmhornet',
     locations=['mmhornet.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
-    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmhornet',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmhornet',
     locations=['mmhornet.engine'])
 RUNNERS = Registry(
-    'runner', parent=MMENGINE_RUNNERS, scope='mmhornet',
+    'runner',
+    parent=MMENGINE_RUNNERS,
+    scope='mmhornet',
     locations=['mmhornet.engine'])
 
 

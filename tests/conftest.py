@@ -7,4 +7,3 @@ def _seed():
     """Every test starts from the same RNG state."""
     torch.manual_seed(0)
     yield
-

@@ -24,12 +24,14 @@ def global_local_filter(gf, x):
     weight = gf.complex_weight
     if not weight.shape[1:3] == x2.shape[2:4]:
         weight = F.interpolate(
-            weight.permute(3, 0, 1, 2), size=x2.shape[2:4], mode='bilinear',
+            weight.permute(3, 0, 1, 2),
+            size=x2.shape[2:4],
+            mode='bilinear',
             align_corners=True).permute(1, 2, 3, 0)
     weight = torch.view_as_complex(weight.contiguous())
     x2 = torch.fft.irfft2(x2 * weight, s=(a, b), dim=(2, 3), norm='ortho')
-    x = torch.cat([x1.unsqueeze(2), x2.unsqueeze(2)], dim=2).reshape(
-        B, 2 * C, a, b)
+    x = torch.cat([x1.unsqueeze(2), x2.unsqueeze(2)],
+                  dim=2).reshape(B, 2 * C, a, b)
     return ln_channels_first(x, gf.post_norm.weight, gf.post_norm.bias)
 
 
@@ -40,8 +42,12 @@ def gnconv(m, x):
     pwa, abc = torch.split(fused_x, (m.dims[0], sum(m.dims)), dim=1)
     if isinstance(m.dwconv, torch.nn.Conv2d):
         k = m.dwconv.kernel_size[0]
-        dw_abc = F.conv2d(abc, m.dwconv.weight, m.dwconv.bias,
-                          padding=(k - 1) // 2, groups=abc.shape[1])
+        dw_abc = F.conv2d(
+            abc,
+            m.dwconv.weight,
+            m.dwconv.bias,
+            padding=(k - 1) // 2,
+            groups=abc.shape[1])
     else:
         dw_abc = global_local_filter(m.dwconv, abc)
     dw_list = torch.split(dw_abc * m.scale, m.dims, dim=1)

@@ -5,16 +5,24 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
-ARCH = dict(base_dim=8, depths=[1, 1, 1, 1], orders=[2, 2, 2, 2],
-            dw_cfg=[dict(type='DW', kernel_size=7)] * 4)
+ARCH = dict(
+    base_dim=8,
+    depths=[1, 1, 1, 1],
+    orders=[2, 2, 2, 2],
+    dw_cfg=[dict(type='DW', kernel_size=7)] * 4)
 
 
 @pytest.mark.parametrize('host', ['mmdet', 'mmseg', 'mmpretrain'])
 def test_hornet_builds_from_each_host(host):
-    cfg = Config(dict(
-        custom_imports=dict(imports=['mmhornet'], allow_failed_imports=False),
-        model=dict(type='mmhornet.HorNet', arch=ARCH, out_indices=(0, 3),
-                   gap_before_final_norm=False)))
+    cfg = Config(
+        dict(
+            custom_imports=dict(
+                imports=['mmhornet'], allow_failed_imports=False),
+            model=dict(
+                type='mmhornet.HorNet',
+                arch=ARCH,
+                out_indices=(0, 3),
+                gap_before_final_norm=False)))
     from mmengine.utils import import_modules_from_strings
     import_modules_from_strings(**cfg.custom_imports)
     registry = __import__(f'{host}.registry', fromlist=['MODELS']).MODELS
@@ -27,8 +35,9 @@ def test_hornet_builds_from_each_host(host):
 
 
 def test_scope_is_restored_and_unknown_names_fail_clearly():
-    import mmhornet  # noqa: F401
     from mmdet.registry import MODELS
+
+    import mmhornet  # noqa: F401
     init_default_scope('mmdet')
     with pytest.raises(KeyError, match='HorNot'):
         MODELS.build(dict(type='mmhornet.HorNot'))
@@ -36,8 +45,9 @@ def test_scope_is_restored_and_unknown_names_fail_clearly():
 
 
 def test_arch_errors_surface_through_the_registry():
-    import mmhornet  # noqa: F401
     from mmdet.registry import MODELS
+
+    import mmhornet  # noqa: F401
     with DefaultScope.overwrite_default_scope('mmdet'):
         with pytest.raises(ValueError, match="Unknown HorNet arch 'tinyy'"):
             MODELS.build(dict(type='mmhornet.HorNet', arch='tinyy'))

@@ -37,8 +37,8 @@ def test_mmcv_compiled_ops_run():
 
 def test_torchvision_ops_load_beside_torch():
     import torchvision
-    keep = torchvision.ops.nms(torch.tensor([[0., 0., 1., 1.]]),
-                               torch.tensor([1.]), 0.5)
+    keep = torchvision.ops.nms(
+        torch.tensor([[0., 0., 1., 1.]]), torch.tensor([1.]), 0.5)
     assert keep.tolist() == [0]
 
 

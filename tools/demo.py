@@ -8,8 +8,8 @@
 4. plots the training curves and prints a summary.
 
 Example:
-    python tools/demo.py                 # the whole job (about 25 min on 2 cores)
-    python tools/demo.py --tasks det --iters 20   # a quick look
+    python tools/demo.py                           # the whole job
+    python tools/demo.py --tasks det --iters 20    # a quick look
 """
 import argparse
 import json
@@ -22,13 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 TASKS = {
-    'det': dict(
+    'det':
+    dict(
         config='configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py',
         data_key='coco_root',
         metrics=('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'),
         target=('coco/bbox_mAP', 0.30),
         losses=('loss', 's0.loss_bbox', 's0.loss_mask', 'loss_rpn_cls')),
-    'seg': dict(
+    'seg':
+    dict(
         config='configs/demo/upernet_hornet-demo_demo.py',
         data_key='ade_root',
         metrics=('mIoU', 'aAcc', 'mAcc'),
@@ -40,15 +42,23 @@ TASKS = {
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Train and evaluate mmhornet on the demo data.')
-    parser.add_argument('--data', default='data/demo',
-                        help='demo data folder (made if missing)')
+    parser.add_argument(
+        '--data',
+        default='data/demo',
+        help='demo data folder (made if missing)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--tasks', nargs='+', default=['det', 'seg'],
-                        choices=sorted(TASKS))
-    parser.add_argument('--iters', type=int, default=None,
-                        help='override the training iterations (quick runs)')
-    parser.add_argument('--num-train', type=int, default=None,
-                        help='demo train images (default: generator default)')
+    parser.add_argument(
+        '--tasks', nargs='+', default=['det', 'seg'], choices=sorted(TASKS))
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        help='override the training iterations (quick runs)')
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=None,
+        help='demo train images (default: generator default)')
     parser.add_argument('--num-val', type=int, default=None)
     return parser.parse_args()
 
@@ -66,18 +76,26 @@ def last_metrics(work_dir: Path, keys):
 def run_task(name, spec, args, data_paths):
     from mmhornet.visualization import load_scalars, plot_training_curves
     work_dir = Path(args.work_dir) / name
-    cmd = [sys.executable, str(ROOT / 'tools/train.py'), spec['config'],
-           '--work-dir', str(work_dir)]
+    cmd = [
+        sys.executable,
+        str(ROOT / 'tools/train.py'), spec['config'], '--work-dir',
+        str(work_dir)
+    ]
     root = str(data_paths[spec['data_key']]).rstrip('/') + '/'
-    options = [f'{split}_dataloader.dataset.data_root={root}'
-               for split in ('train', 'val', 'test')]
+    options = [
+        f'{split}_dataloader.dataset.data_root={root}'
+        for split in ('train', 'val', 'test')
+    ]
     if name == 'det':
         ann = root + 'annotations/instances_val.json'
-        options += [f'val_evaluator.ann_file={ann}',
-                    f'test_evaluator.ann_file={ann}']
+        options += [
+            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
+        ]
     if args.iters:
-        options += [f'train_cfg.max_iters={args.iters}',
-                    f'train_cfg.val_interval={args.iters}']
+        options += [
+            f'train_cfg.max_iters={args.iters}',
+            f'train_cfg.val_interval={args.iters}'
+        ]
     cmd += ['--cfg-options', *options]
     print(f'\n=== {name}: {" ".join(cmd)}', flush=True)
     start = time.time()
@@ -88,13 +106,18 @@ def run_task(name, spec, args, data_paths):
     if scalars_path is not None:
         curve = plot_training_curves(
             load_scalars(str(scalars_path)),
-            str(work_dir / 'training_curve.png'), loss_keys=spec['losses'],
+            str(work_dir / 'training_curve.png'),
+            loss_keys=spec['losses'],
             metric_keys=spec['metrics'][:1],
             title=f'{name}: {Path(spec["config"]).stem}')
     pictures = sorted(work_dir.glob('*/vis_data/vis_image/*.png'))
-    return dict(task=name, minutes=round(minutes, 1), metrics=metrics,
-                work_dir=str(work_dir), curve=curve,
-                pictures=[str(p) for p in pictures])
+    return dict(
+        task=name,
+        minutes=round(minutes, 1),
+        metrics=metrics,
+        work_dir=str(work_dir),
+        curve=curve,
+        pictures=[str(p) for p in pictures])
 
 
 def main():

@@ -34,13 +34,20 @@ def parse_args(argv=None):
         'mmdet, mmseg or mmpretrain config')
     parser.add_argument('inputs', help='an image file or a folder of images')
     parser.add_argument('config', help='the config file')
-    parser.add_argument('--weights', required=True,
-                        help='checkpoint file (a local path or a URL)')
-    parser.add_argument('--out-dir', default='outputs',
-                        help='folder for vis/ (pictures) and preds/')
+    parser.add_argument(
+        '--weights',
+        required=True,
+        help='checkpoint file (a local path or a URL)')
+    parser.add_argument(
+        '--out-dir',
+        default='outputs',
+        help='folder for vis/ (pictures) and preds/')
     parser.add_argument('--device', default='cpu', help="e.g. 'cuda:0'")
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='mmdet: lowest box score drawn')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='mmdet: lowest box score drawn')
     args = parser.parse_args(argv)
     if not osp.exists(args.inputs):
         parser.error(f'{args.inputs!r} does not exist')
@@ -82,16 +89,19 @@ def infer(images, config, weights, out_dir, device='cpu', score_thr=0.3):
     init_default_scope(host)
     if host == 'mmdet':
         from mmdet.apis import DetInferencer
-        inferencer = DetInferencer(model=config, weights=weights,
-                                   device=device, show_progress=False)
-        return host, inferencer(images, out_dir=out_dir, no_save_pred=False,
-                                pred_score_thr=score_thr)
+        inferencer = DetInferencer(
+            model=config, weights=weights, device=device, show_progress=False)
+        return host, inferencer(
+            images,
+            out_dir=out_dir,
+            no_save_pred=False,
+            pred_score_thr=score_thr)
     if host == 'mmseg':
         from mmseg.apis import MMSegInferencer
-        inferencer = MMSegInferencer(model=config, weights=weights,
-                                     device=device)
-        return host, inferencer(images, out_dir=out_dir,
-                                img_out_dir='vis', pred_out_dir='preds')
+        inferencer = MMSegInferencer(
+            model=config, weights=weights, device=device)
+        return host, inferencer(
+            images, out_dir=out_dir, img_out_dir='vis', pred_out_dir='preds')
     from mmpretrain import ImageClassificationInferencer
     inferencer = ImageClassificationInferencer(
         model=config, pretrained=weights, device=device)
@@ -100,9 +110,14 @@ def infer(images, config, weights, out_dir, device='cpu', score_thr=0.3):
     for image, result in zip(images, results):
         name = osp.splitext(osp.basename(image))[0] + '.json'
         with open(osp.join(out_dir, 'preds', name), 'w') as f:
-            json.dump({k: v for k, v in result.items()
-                       if k in ('pred_label', 'pred_score', 'pred_class')},
-                      f, default=float)
+            json.dump(
+                {
+                    k: v
+                    for k, v in result.items()
+                    if k in ('pred_label', 'pred_score', 'pred_class')
+                },
+                f,
+                default=float)
     return host, dict(predictions=results)
 
 

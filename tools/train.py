@@ -21,9 +21,8 @@ from mmengine.logging import print_log
 import mmhornet  # noqa: F401  (registers mmhornet's modules)
 from mmhornet.checkpoint import (find_last_complete_checkpoint,
                                  is_checkpoint_file)
-from mmhornet.utils import (DataCheckError, build_runner,
-                            check_dataset_files, enable_amp,
-                            enable_auto_scale_lr, load_tool_config,
+from mmhornet.utils import (DataCheckError, build_runner, check_dataset_files,
+                            enable_amp, enable_auto_scale_lr, load_tool_config,
                             parse_tool_args, tool_parser)
 
 

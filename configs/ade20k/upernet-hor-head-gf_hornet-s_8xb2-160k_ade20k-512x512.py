@@ -5,6 +5,5 @@
 _base_ = ['./upernet-hor-head_hornet-s_8xb2-160k_ade20k-512x512.py']
 model = dict(
     decode_head=dict(
-        gnconv_cfg=dict(
-            mixer_cfg=dict(_delete_=True, type='GF', h=32, w=17))))
+        gnconv_cfg=dict(mixer_cfg=dict(_delete_=True, type='GF', h=32, w=17))))
 optim_wrapper = dict(clip_grad=dict(max_norm=0.1, norm_type=2))

@@ -7,7 +7,6 @@ _base_ = ['./upernet_hornet-l_8xb2-160k_ade20k-640x640.py']
 checkpoint = 'pretrained/hornet_large_gf_in22k.pth'
 model = dict(
     backbone=dict(
-        arch='large-gf384',
-        with_cp=True,
-        init_cfg=dict(checkpoint=checkpoint)))
+        arch='large-gf384', with_cp=True, init_cfg=dict(
+            checkpoint=checkpoint)))
 optim_wrapper = dict(clip_grad=dict(max_norm=0.1, norm_type=2))

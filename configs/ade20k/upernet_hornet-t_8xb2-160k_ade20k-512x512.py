@@ -13,8 +13,7 @@ checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-t
 # sliding-window test.
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
 
 # Stage-wise lr decay over 6 layer ids for the tiny model (12 for the rest).

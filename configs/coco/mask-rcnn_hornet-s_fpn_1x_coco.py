@@ -5,8 +5,7 @@ _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     '../_base_/datasets/coco_instance_detr-aug.py',
     '../_base_/schedules/adamw-lrd_1x_coco.py',
-    'mmdet::_base_/default_runtime.py',
-    '../_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py', '../_base_/default_runtime.py'
 ]
 
 checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-small_3rdparty_in1k_20220915-5935f60f.pth'  # noqa

@@ -5,5 +5,4 @@ _base_ = ['./mask-rcnn_hornet-s_horfpn_1x_coco.py']
 
 model = dict(
     neck=dict(
-        gnconv_cfg=dict(
-            mixer_cfg=dict(_delete_=True, type='GF', h=32, w=17))))
+        gnconv_cfg=dict(mixer_cfg=dict(_delete_=True, type='GF', h=32, w=17))))

@@ -7,6 +7,8 @@ custom_imports = dict(imports=['mmhornet'], allow_failed_imports=False)
 # checkpoints, validated auto-resume, checked test checkpoints, clean exit).
 runner_type = 'mmhornet.MMHornetRunner'
 
+checkpoint = 'https://download.openmmlab.com/mmclassification/v0/hornet/hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth'  # noqa
+
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -14,7 +16,5 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         gap_before_final_norm=False,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/hornet/hornet-tiny_3rdparty_in1k_20220915-0e8eedff.pth')),  # noqa
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     neck=dict(in_channels=[64, 128, 256, 512]))

@@ -54,7 +54,8 @@ model = dict(
                 in_channels=width,
                 fc_out_channels=256,
                 num_classes=num_classes,
-                norm_cfg=_base_.demo_norm_cfg) for head in _base_.model.roi_head.bbox_head
+                norm_cfg=_base_.demo_norm_cfg)
+            for head in _base_.model.roi_head.bbox_head
         ],
         mask_roi_extractor=dict(out_channels=width),
         mask_head=dict(
@@ -117,17 +118,22 @@ test_evaluator = val_evaluator
 # no layer-wise decay (nothing pretrained to protect), cosine to the end.
 max_iters = 300
 train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
     val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(decay_rate=1.0),
     clip_grad=dict(max_norm=10.))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=max_iters,
-         eta_min=1e-5)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=False,
+        begin=50,
+        end=max_iters,
+        eta_min=1e-5)
 ]
 auto_scale_lr = dict(enable=False)
 default_hooks = dict(

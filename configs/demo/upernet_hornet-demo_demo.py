@@ -36,7 +36,9 @@ model = dict(
         num_classes=num_classes,
         norm_cfg=_base_.demo_norm_cfg),
     auxiliary_head=dict(
-        in_channels=128, channels=32, num_classes=num_classes,
+        in_channels=128,
+        channels=32,
+        num_classes=num_classes,
         norm_cfg=_base_.demo_norm_cfg),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(171, 171)))
 
@@ -53,8 +55,11 @@ dataset = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=image_scale, ratio_range=(0.75, 1.5),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=image_scale,
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.9),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -91,10 +96,14 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3), paramwise_cfg=dict(decay_rate=1.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=50),
-    dict(type='PolyLR', power=1.0, eta_min=0, by_epoch=False, begin=50,
-         end=max_iters)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0,
+        by_epoch=False,
+        begin=50,
+        end=max_iters)
 ]
 default_hooks = dict(
     # Metrics at the iteration they were measured (the curve's x axis).

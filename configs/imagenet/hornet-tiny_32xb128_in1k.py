@@ -1,12 +1,12 @@
 # HorNet-T (7x7) on ImageNet-1K, the official recipe (Rao et al., HorNet,
-# NeurIPS 2022; github.com/raoyongming/HorNet; results: metafile.yml). Evaluates
-# mmpretrain's hornet-tiny_3rdparty_in1k weights through load_from as is.
+# NeurIPS 2022; github.com/raoyongming/HorNet; results: metafile.yml).
+# Evaluates mmpretrain's hornet-tiny_3rdparty_in1k weights through load_from
+# as is.
 _base_ = [
     'mmpretrain::_base_/models/hornet/hornet-tiny.py',
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     '../_base_/schedules/imagenet_bs4096_adamw_hornet.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/default_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(

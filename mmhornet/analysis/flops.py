@@ -48,18 +48,29 @@ from mmengine.analysis.jit_handles import get_shape
 
 #: Paper GFLOPs (ImageNet-1K classifiers at 224x224, 1000-class head).
 PAPER_GFLOPS = {
-    'tiny': 4.0, 'tiny-gf': 3.9, 'small': 8.8, 'small-gf': 8.7,
-    'base': 15.6, 'base-gf': 15.5
+    'tiny': 4.0,
+    'tiny-gf': 3.9,
+    'small': 8.8,
+    'small-gf': 8.7,
+    'base': 15.6,
+    'base-gf': 15.5
 }
 
 #: Operator name (as the handlers report it) -> report group.
 OP_GROUPS = {
-    'conv': 'conv+linear', 'linear': 'conv+linear', 'matmul': 'conv+linear',
-    'mm': 'conv+linear', 'addmm': 'conv+linear', 'bmm': 'conv+linear',
+    'conv': 'conv+linear',
+    'linear': 'conv+linear',
+    'matmul': 'conv+linear',
+    'mm': 'conv+linear',
+    'addmm': 'conv+linear',
+    'bmm': 'conv+linear',
     'einsum': 'conv+linear',
-    'layer_norm': 'norm', 'group_norm': 'norm', 'batch_norm': 'norm',
+    'layer_norm': 'norm',
+    'group_norm': 'norm',
+    'batch_norm': 'norm',
     'instance_norm': 'norm',
-    'fft': 'fft', 'fft_filter': 'fft',
+    'fft': 'fft',
+    'fft_filter': 'fft',
     'elementwise_mul': 'elementwise',
 }
 GROUPS = ('conv+linear', 'fft', 'norm', 'elementwise', 'other')
@@ -141,15 +152,17 @@ def mul_flop_jit(inputs: List[Any], outputs: List[Any]) -> Counter:
 
 #: Handles mmhornet adds to mmengine's defaults.
 EXTRA_FLOP_HANDLES = {
-    **{op: fft_flop_handle(op)
-       for op in _FFT_OPS},
+    **{
+        op: fft_flop_handle(op)
+        for op in _FFT_OPS
+    },
     'aten::mul': mul_flop_jit,
     'aten::mul_': mul_flop_jit,
 }
 
 
-def flop_analyzer(model: nn.Module, inputs: Union[torch.Tensor, tuple]
-                  ) -> FlopAnalyzer:
+def flop_analyzer(model: nn.Module, inputs: Union[torch.Tensor,
+                                                  tuple]) -> FlopAnalyzer:
     """mmengine's analyzer with the FFT / complex-multiply handles, quiet
     about the ops fvcore skips by convention (see :attr:`FlopReport.skipped`
     instead)."""
@@ -196,10 +209,13 @@ class FlopReport:
 
     def to_dict(self) -> dict:
         return dict(
-            name=self.name, input_shape=list(self.input_shape),
+            name=self.name,
+            input_shape=list(self.input_shape),
             params=self.params,
-            groups={g: self.group(g) for g in GROUPS},
-            by_operator=dict(self.by_operator), skipped=dict(self.skipped))
+            groups={g: self.group(g)
+                    for g in GROUPS},
+            by_operator=dict(self.by_operator),
+            skipped=dict(self.skipped))
 
     def format(self) -> str:
         """A few lines: params, then one line per group, in GMACs."""
@@ -239,10 +255,11 @@ def _report(analyzer: FlopAnalyzer, module: nn.Module, name: str,
         input_shape=tuple(input_shape))
 
 
-def count_flops(model: nn.Module,
-                inputs: Union[torch.Tensor, tuple],
-                name: str = 'model',
-                submodules: Sequence[str] = ()) -> Dict[str, FlopReport]:
+def count_flops(
+    model: nn.Module,
+    inputs: Union[torch.Tensor, tuple],
+    name: str = 'model',
+    submodules: Sequence[str] = ()) -> Dict[str, FlopReport]:
     """Trace ``model(*inputs)`` once (eval, no grad) and report it and some
     of its submodules.
 
@@ -283,7 +300,9 @@ class HorNetClassifier(nn.Module):
         num_classes (int): Classes. Defaults to 1000.
     """
 
-    def __init__(self, backbone: nn.Module, channels: int,
+    def __init__(self,
+                 backbone: nn.Module,
+                 channels: int,
                  num_classes: int = 1000) -> None:
         super().__init__()
         self.backbone = backbone
@@ -294,7 +313,8 @@ class HorNetClassifier(nn.Module):
         return self.head(self.backbone(x)[-1])
 
 
-def build_hornet(arch: Union[str, dict], impl: str = 'mmhornet',
+def build_hornet(arch: Union[str, dict],
+                 impl: str = 'mmhornet',
                  **kwargs) -> nn.Module:
     """mmhornet's or mmpretrain's HorNet (the latter needs mmcv).
 
@@ -331,8 +351,11 @@ def classifier_flops(arch: Union[str, dict],
     model = HorNetClassifier(backbone, channels, num_classes)
     label = arch if isinstance(arch, str) else 'custom'
     return count_flops(
-        model, torch.zeros(1, 3, *shape), name=f'{impl} HorNet-{label} '
-        f'classifier ({num_classes} classes)', submodules=('backbone', ))
+        model,
+        torch.zeros(1, 3, *shape),
+        name=f'{impl} HorNet-{label} '
+        f'classifier ({num_classes} classes)',
+        submodules=('backbone', ))
 
 
 def _pad_shape(model: nn.Module, shape: Tuple[int, int]) -> Tuple[int, int]:
@@ -351,8 +374,7 @@ class _TensorMode(nn.Module):
     """``model(inputs, data_samples, mode='tensor')`` as a one-input module,
     for the tracer (as mmdet's ``get_flops.py`` binds the data samples)."""
 
-    def __init__(self, model: nn.Module, data_samples: Optional[list]
-                 ) -> None:
+    def __init__(self, model: nn.Module, data_samples: Optional[list]) -> None:
         super().__init__()
         self.model = model
         self.data_samples = data_samples
@@ -363,8 +385,12 @@ class _TensorMode(nn.Module):
 
 def _data_samples(scope: str, shape: Tuple[int, int],
                   pad_shape: Tuple[int, int]) -> Optional[list]:
-    meta = dict(img_shape=shape, ori_shape=shape, pad_shape=pad_shape,
-                batch_input_shape=pad_shape, scale_factor=(1., 1.))
+    meta = dict(
+        img_shape=shape,
+        ori_shape=shape,
+        pad_shape=pad_shape,
+        batch_input_shape=pad_shape,
+        scale_factor=(1., 1.))
     if scope == 'mmdet':
         from mmdet.structures import DetDataSample
         return [DetDataSample(metainfo=meta)]
@@ -402,7 +428,8 @@ def build_from_config(cfg, scope: Optional[str] = None) -> nn.Module:
     return revert_sync_batchnorm(model)
 
 
-def config_flops(cfg, shape: Tuple[int, int],
+def config_flops(cfg,
+                 shape: Tuple[int, int],
                  scope: Optional[str] = None) -> Dict[str, FlopReport]:
     """Count a config's model and its backbone at one input size.
 
@@ -431,14 +458,18 @@ def config_flops(cfg, shape: Tuple[int, int],
     hooks = []
     if mask_head is not None:
         submodules.append('model.roi_head.mask_head')
-        heads = mask_head if isinstance(mask_head, nn.ModuleList) else [
-            mask_head]
-        hooks = [h.register_forward_hook(
-            lambda _m, args, _out: rois.append(args[0].shape[0]))
-            for h in heads]
+        heads = mask_head if isinstance(mask_head,
+                                        nn.ModuleList) else [mask_head]
+        hooks = [
+            h.register_forward_hook(
+                lambda _m, args, _out: rois.append(args[0].shape[0]))
+            for h in heads
+        ]
     try:
         reports = count_flops(
-            wrapper, inputs, name=f'{type(model).__name__} ({scope})',
+            wrapper,
+            inputs,
+            name=f'{type(model).__name__} ({scope})',
             submodules=submodules)
     finally:
         for hook in hooks:

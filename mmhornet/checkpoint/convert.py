@@ -4,8 +4,9 @@ Formats, detected from the keys (timm-style: an explicit rename table, and a
 no-op for weights already in mmhornet's format):
 
 1. official ImageNet checkpoints (github.com/raoyongming/HorNet):
-   ``{'model': ..., 'model_ema': ...}`` with ``stages.2.5.gnconv.pws.0.weight``,
-   ``stages.0.0.gamma1``, a final ``norm.*`` over pooled features, ``head.*``;
+   ``{'model': ..., 'model_ema': ...}`` with
+   ``stages.2.5.gnconv.pws.0.weight``, ``stages.0.0.gamma1``, a final
+   ``norm.*`` over pooled features, ``head.*``;
 2. official mmdet / mmseg fine-tuned checkpoints: ``{'state_dict': ...}`` with
    ``backbone.``-prefixed keys (``pws``, ``gammaX``) and ``backbone.norm0..3``;
 3. mmpretrain checkpoints: ``backbone.…gnconv.projs…``, ``gamma1.weight``,
@@ -104,9 +105,8 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> dict:
         raise ValueError(
             f'{filename!r} is not a PyTorch checkpoint: {e}') from e
     if not isinstance(ckpt, dict):
-        raise ValueError(
-            f'{filename!r} is not a checkpoint dict (got '
-            f'{type(ckpt).__name__}).')
+        raise ValueError(f'{filename!r} is not a checkpoint dict (got '
+                         f'{type(ckpt).__name__}).')
     return ckpt
 
 
@@ -148,10 +148,10 @@ def detect_format(state_dict: Dict[str, torch.Tensor]) -> str:
     return 'mmpretrain'
 
 
-def convert_hornet_state_dict(state_dict: Dict[str, torch.Tensor],
-                              prefix: Optional[str] = None
-                              ) -> Tuple['OrderedDict[str, torch.Tensor]',
-                                         str]:
+def convert_hornet_state_dict(
+    state_dict: Dict[str, torch.Tensor],
+    prefix: Optional[str] = None
+) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     """Convert a HorNet state dict of any format to mmhornet's backbone keys.
 
     Args:
@@ -190,19 +190,19 @@ def convert_hornet_state_dict(state_dict: Dict[str, torch.Tensor],
     return out, fmt
 
 
-def resize_gf_filter(weight: torch.Tensor, size: Tuple[int, int]
-                     ) -> torch.Tensor:
+def resize_gf_filter(weight: torch.Tensor, size: Tuple[int,
+                                                       int]) -> torch.Tensor:
     """Resize a GF ``complex_weight`` ``(C, h, w, 2)`` to ``(C, *size, 2)``
     in its dtype, as the layer resizes it at run time
     (:func:`~mmhornet.layers.gnconv.resize_filter`)."""
     return resize_filter(weight, size).to(weight.dtype).contiguous()
 
 
-def match_state_dict(model: nn.Module,
-                     state_dict: Dict[str, torch.Tensor],
-                     source: str = 'checkpoint'
-                     ) -> Tuple['OrderedDict[str, torch.Tensor]', List[str],
-                                List[str]]:
+def match_state_dict(
+    model: nn.Module,
+    state_dict: Dict[str, torch.Tensor],
+    source: str = 'checkpoint'
+) -> Tuple['OrderedDict[str, torch.Tensor]', List[str], List[str]]:
     """Fit a converted state dict to ``model``.
 
     GF filters of another size are resized; any other shape mismatch is an
@@ -229,20 +229,19 @@ def match_state_dict(model: nn.Module,
     if mismatched:
         raise ValueError(
             f'{source} does not fit this HorNet ({len(mismatched)} shape '
-            f'mismatches; is it another arch?):\n  ' +
-            '\n  '.join(mismatched))
+            f'mismatches; is it another arch?):\n  ' + '\n  '.join(mismatched))
     missing = [k for k in own if k not in fitted]
     unexpected = [k for k in state_dict if k not in own]
     return fitted, missing, unexpected
 
 
-def load_hornet_pretrained(model: nn.Module,
-                           checkpoint: str,
-                           prefix: Optional[str] = None,
-                           map_location: str = 'cpu',
-                           use_ema: bool = False,
-                           allow_missing: bool = True
-                           ) -> Tuple[List[str], List[str]]:
+def load_hornet_pretrained(
+        model: nn.Module,
+        checkpoint: str,
+        prefix: Optional[str] = None,
+        map_location: str = 'cpu',
+        use_ema: bool = False,
+        allow_missing: bool = True) -> Tuple[List[str], List[str]]:
     """Load HorNet weights of any supported format into ``model``.
 
     Args:

@@ -207,8 +207,7 @@ def is_checkpoint_file(path: str) -> bool:
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
-                return any(
-                    name.endswith('data.pkl') for name in zf.namelist())
+                return any(name.endswith('data.pkl') for name in zf.namelist())
         except (zipfile.BadZipFile, OSError):
             return False
     with open(path, 'rb') as f:
@@ -264,8 +263,10 @@ def strip_prefix(state_dict: Dict[str, torch.Tensor],
                  prefix: str = 'module.') -> Dict[str, torch.Tensor]:
     """``state_dict`` with ``prefix`` removed where a key starts with it
     (``module.``: what ``DistributedDataParallel`` adds)."""
-    return {(k[len(prefix):] if k.startswith(prefix) else k): v
-            for k, v in state_dict.items()}
+    return {
+        (k[len(prefix):] if k.startswith(prefix) else k): v
+        for k, v in state_dict.items()
+    }
 
 
 def shape_mismatches(model_state: Dict[str, torch.Tensor],
@@ -280,7 +281,8 @@ def shape_mismatches(model_state: Dict[str, torch.Tensor],
     ]
 
 
-def check_checkpoint_matches(model: torch.nn.Module, state_dict: dict,
+def check_checkpoint_matches(model: torch.nn.Module,
+                             state_dict: dict,
                              source: str = 'checkpoint') -> None:
     """Raise ``ValueError`` when a checkpoint is for another architecture.
 

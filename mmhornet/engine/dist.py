@@ -26,6 +26,7 @@ from typing import List, Optional
 import torch.distributed as torch_dist
 from mmengine.logging import print_log
 
+
 def _expand_slurm_tasks_per_node(spec: str) -> List[int]:
     """Expand ``SLURM_TASKS_PER_NODE``: ``'2(x3),1'`` -> ``[2, 2, 2, 1]``."""
     counts: List[int] = []

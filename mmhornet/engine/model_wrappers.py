@@ -15,8 +15,8 @@ _DDP_TYPES = ('MMDistributedDataParallel',
 def _sync_bn_count(module: nn.Module) -> int:
     # mmcv's MMSyncBN is no nn.SyncBatchNorm but shares the class name.
     return sum(
-        isinstance(m, nn.SyncBatchNorm)
-        or type(m).__name__ == 'SyncBatchNorm' for m in module.modules())
+        isinstance(m, nn.SyncBatchNorm) or type(m).__name__ == 'SyncBatchNorm'
+        for m in module.modules())
 
 
 @MODEL_WRAPPERS.register_module()

@@ -155,8 +155,11 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             if group_name not in groups:
                 scale = self.lr_scale(layer_id)
                 groups[group_name] = dict(
-                    params=[], lr=self.base_lr * scale, lr_scale=scale,
-                    layer_id=layer_id, group_name=group_name)
+                    params=[],
+                    lr=self.base_lr * scale,
+                    lr_scale=scale,
+                    layer_id=layer_id,
+                    group_name=group_name)
                 # Without a weight_decay in the optimizer config, decayed
                 # groups keep the optimizer's default.
                 if no_decay or self.base_wd is not None:
@@ -175,13 +178,16 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def _summary(self, groups: List[dict], numels: List[int]) -> str:
         header = ('group', 'tensors', 'params', 'lr scale', 'lr',
                   'weight decay')
-        rows = [(g['group_name'], str(len(g['params'])), f'{n:,}',
-                 f"{g['lr_scale']:.4g}", f"{g['lr']:.3e}",
-                 f"{g['weight_decay']:g}" if 'weight_decay' in g else
-                 'default')
-                for g, n in zip(groups, numels)]
-        widths = [max(len(r[i]) for r in [header] + rows)
-                  for i in range(len(header))]
+        rows = [
+            (g['group_name'], str(len(g['params'])), f'{n:,}',
+             f"{g['lr_scale']:.4g}", f"{g['lr']:.3e}",
+             f"{g['weight_decay']:g}" if 'weight_decay' in g else 'default')
+            for g, n in zip(groups, numels)
+        ]
+        widths = [
+            max(len(r[i]) for r in [header] + rows)
+            for i in range(len(header))
+        ]
 
         def line(cells):
             return '  '.join(

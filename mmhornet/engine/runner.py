@@ -86,8 +86,8 @@ class MMHornetRunner(Runner):
         if (self.distributed and not torch.cuda.is_available()
                 and not is_model_wrapper(model)):
             model_wrapper_cfg = cpu_wrapper_cfg(
-                model_wrapper_cfg,
-                self.cfg.get('find_unused_parameters', False))
+                model_wrapper_cfg, self.cfg.get('find_unused_parameters',
+                                                False))
         return super().wrap_model(model_wrapper_cfg, model)
 
     def build_optim_wrapper(self, optim_wrapper: Union[dict, object]):
@@ -142,7 +142,7 @@ class MMHornetRunner(Runner):
             checkpoint = kwargs['checkpoint']
             model = self.model.module if is_model_wrapper(
                 self.model) else self.model
-            check_checkpoint_matches(
-                model, checkpoint.get('state_dict', checkpoint),
-                f'checkpoint {self._load_from!r}')
+            check_checkpoint_matches(model,
+                                     checkpoint.get('state_dict', checkpoint),
+                                     f'checkpoint {self._load_from!r}')
         super().call_hook(fn_name, **kwargs)

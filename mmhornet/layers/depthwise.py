@@ -7,7 +7,8 @@ On CPU, PyTorch hands a depthwise conv's weight gradient to oneDNN's generic
 correlation of the padded input with the output gradient, summed over the
 batch:
 
-    grad_w[c, i, j] = sum_{n, h, w} grad_y[n, c, h, w] * x_pad[n, c, h + i, w + j]
+    grad_w[c, i, j] = sum_{n, h, w} grad_y[n, c, h, w]
+                                    * x_pad[n, c, h + i, w + j]
 
 i.e. a depthwise *forward* convolution over ``N * C`` channels with the
 output gradient as a large kernel, which oneDNN's depthwise kernel runs fast.
@@ -95,7 +96,7 @@ def depthwise_conv_nhwc(conv: nn.Conv2d,
     if depthwise_weight_grad(x, conv):
         x = _SameDepthwiseConv2d.apply(x, weight, bias, conv.padding)
     else:
-        x = F.conv2d(x, weight, bias, conv.stride, conv.padding,
-                     conv.dilation, conv.groups)
+        x = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
+                     conv.groups)
     x = x.permute(0, 2, 3, 1)
     return x if scale is None else x * scale

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from .depthwise import depthwise_conv_nhwc
 from .policy import (cache_filter, dft_filter, fold_scale, fold_scales,
-                        split_projection)
+                     split_projection)
 from .utils import linear, mul_into
 
 MIXER_TYPES = ('DW', 'GF')
@@ -72,12 +72,12 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
     def dft(sign: float) -> torch.Tensor:
         # (cos + i sign sin)(re + i im) = cos re - sign sin im
         #                                 + i (sign sin re + cos im)
-        mat = torch.stack((torch.stack((cos, -sign * sin), -1),
-                           torch.stack((sign * sin, cos), -1)), 1)
+        mat = torch.stack((torch.stack(
+            (cos, -sign * sin), -1), torch.stack((sign * sin, cos), -1)), 1)
         return mat.reshape(2 * height, 2 * height) / math.sqrt(height)
 
-    return tuple(m.to(dtype).contiguous()
-                 for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
+    return tuple(
+        m.to(dtype).contiguous() for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
 
 
 def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
@@ -126,8 +126,7 @@ def fft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft2(freq, s=(height, width), dim=(1, 2), norm='ortho')
 
 
-def resize_filter(weight: torch.Tensor, grid: Tuple[int, int]
-                  ) -> torch.Tensor:
+def resize_filter(weight: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
     """A GF ``complex_weight`` ``(C, h, w, 2)`` resized to ``(C, *grid, 2)``:
     bilinear, ``align_corners=True``, in fp32, as the reference resizes it
     for other input sizes (and checkpoint loading for other filter sizes)."""
@@ -305,8 +304,7 @@ def build_spatial_mixer(channels: int, cfg: Optional[dict]) -> nn.Module:
                 f'DW kernel_size must be odd and positive so the output '
                 f'keeps the input size; got {k}.')
         return nn.Conv2d(
-            channels, channels, k, padding=k // 2, groups=channels,
-            bias=True)
+            channels, channels, k, padding=k // 2, groups=channels, bias=True)
     return GlobalLocalFilter(channels, **cfg)
 
 

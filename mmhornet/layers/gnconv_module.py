@@ -97,8 +97,10 @@ class GnConvModule(GnConv):
                  norm: Optional[nn.Module] = None,
                  act: Optional[nn.Module] = None) -> None:
         out_channels = out_channels or in_channels
-        super().__init__(out_channels, data_format='channels_last',
-                         **check_gnconv_cfg(gnconv_cfg))
+        super().__init__(
+            out_channels,
+            data_format='channels_last',
+            **check_gnconv_cfg(gnconv_cfg))
         # g^nConv's proj_in is itself a 1x1 conv with a bias, so the
         # projection only changes the width and needs no bias of its own.
         self.proj = nn.Conv2d(in_channels, out_channels, 1, bias=False) \

@@ -107,8 +107,7 @@ def _eager() -> bool:
 
 def _cpu_fp32(*tensors: torch.Tensor) -> bool:
     return (all(t.device.type == 'cpu' and t.dtype == torch.float32
-                for t in tensors)
-            and not torch.is_autocast_enabled('cpu'))
+                for t in tensors) and not torch.is_autocast_enabled('cpu'))
 
 
 def in_place(out: torch.Tensor, *others: torch.Tensor) -> bool:
@@ -147,9 +146,10 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     kernel :data:`DW_GRAD_MIN_KERNEL` and up (HorNet's 7x7). Never while
     recording: a tracer cannot see into its Python autograd Function."""
     kh, kw = conv.kernel_size
-    same = (conv.stride == (1, 1) and conv.dilation == (1, 1)
-            and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
-            and conv.groups == conv.in_channels == conv.out_channels)
+    same = (
+        conv.stride == (1, 1) and conv.dilation == (1, 1)
+        and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
+        and conv.groups == conv.in_channels == conv.out_channels)
     return (_eager() and same and min(kh, kw) >= DW_GRAD_MIN_KERNEL
             and _cpu_fp32(x, conv.weight) and torch.is_grad_enabled()
             and conv.weight.requires_grad)

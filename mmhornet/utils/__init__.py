@@ -12,8 +12,8 @@ from .setup_env import (HOSTS, apply_out_arg, apply_show_args, enable_amp,
 
 __all__ = [
     'ConfigOptionError', 'DataCheckError', 'HOSTS', 'add_cfg_options_args',
-    'apply_out_arg', 'apply_show_args', 'build_runner',
-    'check_cfg_option_key', 'check_dataset_files', 'check_json_file',
-    'enable_amp', 'enable_auto_scale_lr', 'init_host', 'load_tool_config',
+    'apply_out_arg', 'apply_show_args', 'build_runner', 'check_cfg_option_key',
+    'check_dataset_files', 'check_json_file', 'enable_amp',
+    'enable_auto_scale_lr', 'init_host', 'load_tool_config',
     'merge_cfg_options', 'parse_tool_args', 'set_work_dir', 'tool_parser'
 ]

@@ -15,13 +15,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmhornet.engine import RUNNER
-
 from .config import ConfigOptionError, add_cfg_options_args, merge_cfg_options
 from .setup_env import init_host, set_work_dir
 
 
-def tool_parser(description: str,
-                config_help: str) -> argparse.ArgumentParser:
+def tool_parser(description: str, config_help: str) -> argparse.ArgumentParser:
     """A parser whose first argument is the config.
 
     Args:

@@ -74,8 +74,8 @@ def check_json_file(path: str) -> None:
             f'does not begin with {{ and end with }}). Re-download it.')
 
 
-def check_dataset_files(cfg, splits: Sequence[str] = ('train', 'val')
-                        ) -> List[str]:
+def check_dataset_files(
+    cfg, splits: Sequence[str] = ('train', 'val')) -> List[str]:
     """Check the data roots, annotation files and image folders of a config.
 
     Args:

@@ -36,8 +36,9 @@ def load_scalars(path: str) -> Series:
 
 def find_scalars(work_dir: str) -> Optional[Path]:
     """The newest ``*/vis_data/scalars.json`` under a work dir, if any."""
-    found = sorted(Path(work_dir).glob('*/vis_data/scalars.json'),
-                   key=lambda p: p.stat().st_mtime)
+    found = sorted(
+        Path(work_dir).glob('*/vis_data/scalars.json'),
+        key=lambda p: p.stat().st_mtime)
     return found[-1] if found else None
 
 

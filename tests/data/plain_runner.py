@@ -12,7 +12,8 @@ cfg.work_dir = work_dir
 cfg.resume = '--resume' in rest
 options = [arg for arg in rest if '=' in arg]
 if options:
-    cfg.merge_from_dict(
-        {k: DictAction._parse_iterable(v) for k, v in
-         (arg.split('=', 1) for arg in options)})
+    cfg.merge_from_dict({
+        k: DictAction._parse_iterable(v)
+        for k, v in (arg.split('=', 1) for arg in options)
+    })
 Runner.from_cfg(cfg).train()

@@ -10,8 +10,9 @@ train_dataloader = dict(
     dataset=dict(
         type='BaseSegDataset',
         data_root=data_root,
-        metainfo=dict(classes=('background', 'disk', 'rectangle', 'triangle',
-                               'star', 'ring', 'cross')),
+        metainfo=dict(
+            classes=('background', 'disk', 'rectangle', 'triangle', 'star',
+                     'ring', 'cross')),
         img_suffix='.jpg',
         seg_map_suffix='.png',
         reduce_zero_label=True,

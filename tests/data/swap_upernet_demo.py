@@ -35,8 +35,9 @@ dataset = dict(
     _delete_=True,
     type='BaseSegDataset',
     data_root=data_root,
-    metainfo=dict(classes=('background', 'disk', 'rectangle', 'triangle',
-                           'star', 'ring', 'cross')),
+    metainfo=dict(
+        classes=('background', 'disk', 'rectangle', 'triangle', 'star', 'ring',
+                 'cross')),
     img_suffix='.jpg',
     seg_map_suffix='.png',
     reduce_zero_label=True)

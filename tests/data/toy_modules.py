@@ -56,9 +56,7 @@ class ToyRegressor(BaseModel):
         if mode == 'loss':
             return dict(loss=F.mse_loss(out.float(), labels))
         if mode == 'predict':
-            return [
-                dict(pred=p, label=t) for p, t in zip(out.float(), labels)
-            ]
+            return [dict(pred=p, label=t) for p, t in zip(out.float(), labels)]
         return out
 
 

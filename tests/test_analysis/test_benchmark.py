@@ -18,19 +18,24 @@ pytest.importorskip(
 
 def _run(tmp_path, *args):
     out = tmp_path / 'bench.json'
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, *args, '--repeats', '1', '--warmup', '0',
-         '--threads', '1', '--json', str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable, SCRIPT, *args, '--repeats', '1', '--warmup', '0',
+        '--threads', '1', '--json',
+        str(out)
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout, json.loads(out.read_text())
 
 
 @pytest.mark.slow
 def test_benchmark_tiny_archs(tmp_path):
-    stdout, result = _run(tmp_path, '--tiny', '--size', '64', '--batch',
-                          '1', '2', '--det-size', '64', '96',
-                          '--det-archs', 'tiny-gf-smoke')
+    stdout, result = _run(tmp_path, '--tiny', '--size', '64', '--batch', '1',
+                          '2', '--det-size', '64', '96', '--det-archs',
+                          'tiny-gf-smoke')
     rows = result['rows']
     cases = {row['case'] for row in rows}
     # 2 archs x 2 batch sizes x (train, its fwd+bwd part, infer) + the
@@ -66,8 +71,8 @@ def test_benchmark_tiny_archs(tmp_path):
                 r for r in rows if r['impl'] == row['impl']
                 and r['case'] == row['case'].replace('fwd+bwd', 'train'))
             assert len(row['times_ms']) == len(step['times_ms'])
-            assert all(
-                a < b for a, b in zip(row['times_ms'], step['times_ms']))
+            assert all(a < b
+                       for a, b in zip(row['times_ms'], step['times_ms']))
     # The markdown table names both implementations on every case.
     table = [line for line in stdout.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| case | impl | median ms')
@@ -78,13 +83,17 @@ def test_benchmark_tiny_archs(tmp_path):
 
 @pytest.mark.slow
 def test_benchmark_json_arch(tmp_path):
-    arch = json.dumps(dict(
-        base_dim=8, depths=[1, 1, 1, 1], orders=[1, 2, 2, 3],
-        dw_cfg=[dict(type='DW', kernel_size=3)] * 2 +
-        [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)]))
-    _, result = _run(tmp_path, '--archs', arch, '--size', '64', '--batch',
-                     '1', '--modes', 'infer', '--no-det')
-    assert [row['impl'] for row in result['rows']] == [
-        'mmhornet', 'mmpretrain']
+    arch = json.dumps(
+        dict(
+            base_dim=8,
+            depths=[1, 1, 1, 1],
+            orders=[1, 2, 2, 3],
+            dw_cfg=[dict(type='DW', kernel_size=3)] * 2 +
+            [dict(type='GF', h=4, w=3),
+             dict(type='GF', h=2, w=2)]))
+    _, result = _run(tmp_path, '--archs', arch, '--size', '64', '--batch', '1',
+                     '--modes', 'infer', '--no-det')
+    assert [row['impl']
+            for row in result['rows']] == ['mmhornet', 'mmpretrain']
     assert all(row['agree'] for row in result['rows'])
     assert result['rows'][0]['arch'] == 'custom-0'

@@ -21,8 +21,7 @@ class _ChannelsFirstFilter(nn.Module):
     def forward(self, x):
         freq = torch.fft.rfft2(x, dim=(2, 3), norm='ortho')
         freq = freq * torch.view_as_complex(self.weight)
-        return torch.fft.irfft2(freq, s=x.shape[2:], dim=(2, 3),
-                                norm='ortho')
+        return torch.fft.irfft2(freq, s=x.shape[2:], dim=(2, 3), norm='ortho')
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,8 +34,8 @@ def _fft_macs(channels, h, w, batch=1):
     """Module doc's formula: 2 real FFTs of N = h * w points at 1.25 N log2 N
     MACs each, and 3 MACs per complex product on the (h, w // 2 + 1) grid."""
     n = h * w
-    return batch * channels * (2 * 1.25 * n * math.log2(n) +
-                               3 * h * (w // 2 + 1))
+    return batch * channels * (2 * 1.25 * n * math.log2(n) + 3 * h *
+                               (w // 2 + 1))
 
 
 def test_fft_part_of_global_local_filter_matches_formula():
@@ -52,8 +51,8 @@ def test_fft_count_follows_the_transformed_dims():
     # Channels-first (dims 2, 3) at an odd width counts the same as the
     # formula: the handle reads `dim`, not a fixed layout.
     weight = torch.randn(6, 9, 6, 2)
-    report = count_flops(_ChannelsFirstFilter(weight),
-                         torch.randn(3, 6, 9, 11))['']
+    report = count_flops(
+        _ChannelsFirstFilter(weight), torch.randn(3, 6, 9, 11))['']
     assert report.fft == pytest.approx(_fft_macs(6, 9, 11, batch=3))
     assert report.conv_linear == 0
 

@@ -18,8 +18,8 @@ CONFIGS = ROOT / 'configs'
 
 def _bare_backbone(arch, shape):
     """The detection / segmentation backbone alone at ``shape``."""
-    backbone = build_hornet(arch, out_indices=(0, 1, 2, 3),
-                            gap_before_final_norm=False)
+    backbone = build_hornet(
+        arch, out_indices=(0, 1, 2, 3), gap_before_final_norm=False)
     return count_flops(backbone, torch.zeros(1, 3, *shape))['']
 
 
@@ -39,8 +39,8 @@ def test_mmpretrain_config_counts_the_paper_figure():
 @pytest.mark.slow
 def test_mmdet_config_counts_backbone_and_detector():
     pytest.importorskip('mmdet')
-    cfg = Config.fromfile(
-        CONFIGS / 'coco/cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py')
+    cfg = Config.fromfile(CONFIGS /
+                          'coco/cascade-mask-rcnn_hornet-t-gf_fpn_3x_coco.py')
     # RoI heads cost per proposal: keep few for the test.
     cfg.model.test_cfg.rpn.max_per_img = 10
     # 250x300 pads to 256x320 (mmdet's size divisor of 32).
@@ -59,8 +59,9 @@ def test_mmdet_config_counts_backbone_and_detector():
     # mmdet 2.x's convention sends at most 100 RoIs there: all of them here.
     assert mmdet2_conv_linear(reports) == reports[''].conv_linear
     per_roi = mask.conv_linear / mask.rois
-    assert mmdet2_conv_linear(reports, mask_rois=1) == pytest.approx(
-        reports[''].conv_linear - per_roi * (mask.rois - 1))
+    assert mmdet2_conv_linear(
+        reports, mask_rois=1) == pytest.approx(reports[''].conv_linear -
+                                               per_roi * (mask.rois - 1))
     assert mmdet2_conv_linear({'': reports['backbone']}) is None
 
 
@@ -68,13 +69,17 @@ def test_mmdet_config_counts_backbone_and_detector():
 def test_get_flops_tool_on_mmseg_config(tmp_path):
     pytest.importorskip('mmseg')
     out = tmp_path / 'flops.json'
-    proc = subprocess.run(
-        [sys.executable, 'tools/analysis/get_flops.py',
-         'configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512.py',
-         '--shape', '250', '--json', str(out), '--cfg-options',
-         'model.data_preprocessor.size=None',
-         'model.data_preprocessor.size_divisor=32'],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis/get_flops.py',
+        'configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512.py',
+        '--shape', '250', '--json',
+        str(out), '--cfg-options', 'model.data_preprocessor.size=None',
+        'model.data_preprocessor.size_divisor=32'
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'FFT part' in proc.stdout and 'conv+linear' in proc.stdout
     result = json.loads(out.read_text())['config']
@@ -89,8 +94,10 @@ def test_get_flops_tool_on_mmseg_config(tmp_path):
 
 
 def test_get_flops_tool_needs_config_or_arch():
-    proc = subprocess.run(
-        [sys.executable, 'tools/analysis/get_flops.py'], cwd=ROOT,
-        capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, 'tools/analysis/get_flops.py'],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
     assert proc.returncode != 0
     assert 'give either a CONFIG or --arch NAME' in proc.stderr

@@ -5,15 +5,18 @@ import torch.nn as nn
 from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import ARCH_ALIASES, ARCH_ZOO, HorNet, resolve_arch
 
-TINY = dict(base_dim=8, depths=[1, 1, 2, 1], orders=[2, 2, 3, 3],
-            dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-            [dict(type='GF', h=4, w=3)] * 2)
+TINY = dict(
+    base_dim=8,
+    depths=[1, 1, 2, 1],
+    orders=[2, 2, 3, 3],
+    dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+    [dict(type='GF', h=4, w=3)] * 2)
 
 
 def _maps(**kwargs):
     kwargs.setdefault('arch', TINY)
-    return HorNet(out_indices=(0, 1, 2, 3), gap_before_final_norm=False,
-                  **kwargs)
+    return HorNet(
+        out_indices=(0, 1, 2, 3), gap_before_final_norm=False, **kwargs)
 
 
 @pytest.mark.parametrize('size', [(224, 224), (112, 137), (256, 309),
@@ -39,22 +42,27 @@ def test_classification_output():
 
 def test_presets_and_aliases():
     assert set(ARCH_ALIASES.values()) <= set(ARCH_ZOO)
+    sizes = dict(t='tiny', s='small', b='base', l='large')
     for alias, name in ARCH_ALIASES.items():
+        head, _, tail = alias.partition('-')
+        assert name == sizes[head] + ('-' + tail if tail else '')
         assert resolve_arch(alias) == resolve_arch(name) == ARCH_ZOO[name]
         assert resolve_arch(alias.upper()) == ARCH_ZOO[name]
     gf = ARCH_ZOO['tiny-gf']['dw_cfg']
     assert gf[:2] == [dict(type='DW', kernel_size=7)] * 2
     assert gf[2:] == [dict(type='GF', h=14, w=8), dict(type='GF', h=7, w=4)]
     assert ARCH_ZOO['large-gf384']['dw_cfg'][2:] == [
-        dict(type='GF', h=24, w=13), dict(type='GF', h=12, w=7)]
-    assert [ARCH_ZOO[a]['base_dim'] for a in
-            ('tiny', 'small', 'base', 'large')] == [64, 96, 128, 192]
+        dict(type='GF', h=24, w=13),
+        dict(type='GF', h=12, w=7)
+    ]
+    assert [
+        ARCH_ZOO[a]['base_dim'] for a in ('tiny', 'small', 'base', 'large')
+    ] == [64, 96, 128, 192]
     m = HorNet('T-GF', out_indices=(2, ))
     assert isinstance(m.stages[2][0].gnconv.dwconv, GlobalLocalFilter)
     assert not isinstance(m.stages[1][0].gnconv.dwconv, GlobalLocalFilter)
     assert m.stages[2][0].gnconv.dwconv.complex_weight.shape == (
         (256 // 8 + 256 // 4 + 256 // 2 + 256) // 2, 14, 8, 2)
-
 
 
 @pytest.mark.parametrize('name,alias,dim', [('tiny-gf384', 't-gf384', 64),
@@ -64,16 +72,23 @@ def test_gf384_presets_equal_the_ade20k_configs_dicts(name, alias, dim):
     configs spelled out before they named the presets."""
     dw7 = dict(type='DW', kernel_size=7)
     spelled_out = dict(
-        base_dim=dim, depths=[2, 3, 18, 2], orders=[2, 3, 4, 5],
-        dw_cfg=[dw7, dw7, dict(type='GF', h=24, w=13),
-                dict(type='GF', h=12, w=7)])
+        base_dim=dim,
+        depths=[2, 3, 18, 2],
+        orders=[2, 3, 4, 5],
+        dw_cfg=[
+            dw7, dw7,
+            dict(type='GF', h=24, w=13),
+            dict(type='GF', h=12, w=7)
+        ])
     assert ARCH_ALIASES[alias] == name
     assert ARCH_ZOO[name] == spelled_out
     assert resolve_arch(alias) == spelled_out
 
+
 def test_bad_arch_errors():
-    with pytest.raises(ValueError, match=r"Unknown HorNet arch 'huge'.*"
-                       r'tiny-gf.*t-gf'):
+    with pytest.raises(
+            ValueError, match=r"Unknown HorNet arch 'huge'.*"
+            r'tiny-gf.*t-gf'):
         HorNet('huge')
     bad = dict(TINY)
     del bad['orders']
@@ -87,7 +102,8 @@ def test_bad_arch_errors():
         HorNet(dict(TINY, orders=[5, 2, 2, 2]))
     with pytest.raises(ValueError, match=r'out_indices .* \[-4, 3\].* 4'):
         HorNet(TINY, out_indices=(0, 4))
-    with pytest.raises(ValueError, match=r'frozen_stages must be in \[-1, 3\]'):
+    with pytest.raises(
+            ValueError, match=r'frozen_stages must be in \[-1, 3\]'):
         HorNet(TINY, frozen_stages=4)
     with pytest.raises(ValueError, match='too small'):
         HorNet(TINY)(torch.randn(1, 3, 16, 64))

@@ -13,8 +13,11 @@ dynamo = pytest.importorskip('torch._dynamo')
 def _model(training):
     torch.manual_seed(0)
     # 7x7 stages, and GF stages whose filters fit a 64x64 input's maps.
-    model = HorNet(tiny_arch(), out_indices=(0, 1, 2, 3),
-                   gap_before_final_norm=False, layer_scale_init_value=0.5)
+    model = HorNet(
+        tiny_arch(),
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False,
+        layer_scale_init_value=0.5)
     return model.train(training)
 
 
@@ -26,7 +29,8 @@ def test_hornet_traces_as_one_graph(training):
         explanation = dynamo.explain(model)(x)
     dynamo.reset()
     assert explanation.graph_break_count == 0, [
-        str(b.reason)[:200] for b in explanation.break_reasons]
+        str(b.reason)[:200] for b in explanation.break_reasons
+    ]
     assert explanation.graph_count == 1
 
 
@@ -47,8 +51,8 @@ def test_compiled_hornet_matches_eager():
             torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-7)
         model.eval()
         with torch.inference_mode():
-            torch.testing.assert_close(compiled(x), model(x), rtol=1e-5,
-                                       atol=1e-6)
+            torch.testing.assert_close(
+                compiled(x), model(x), rtol=1e-5, atol=1e-6)
     finally:
         dynamo.reset()
 

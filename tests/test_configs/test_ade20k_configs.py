@@ -11,10 +11,8 @@ from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-from mmhornet.layers import GlobalLocalFilter
+from mmhornet.layers import GlobalLocalFilter, GnConvModule
 from mmhornet.models import HorNet, HorUPerHead, resolve_arch
-from mmhornet.layers import GnConvModule
-
 from .metafiles import recipes
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'ade20k')
@@ -31,13 +29,17 @@ HEAD_MIXERS = {
 def _variant(meta):
     """A metafile entry's Metadata in the names the tests use."""
     arch = meta['Backbone']
-    return dict(arch=arch, dim=WIDTHS[arch.split('-')[0]],
-                drop_path=meta['Drop Path'], ckpt=meta['Pretrained'],
-                decay=(meta['Stage Decay'], meta['Stage Decay Layers']),
-                clip=meta['Grad Clip'], gf='-gf' in arch,
-                crop=meta['Crop Size'][0],
-                with_cp=meta['Activation Checkpointing'],
-                head=HEAD_MIXERS[meta['Decode Head']])
+    return dict(
+        arch=arch,
+        dim=WIDTHS[arch.split('-')[0]],
+        drop_path=meta['Drop Path'],
+        ckpt=meta['Pretrained'],
+        decay=(meta['Stage Decay'], meta['Stage Decay Layers']),
+        clip=meta['Grad Clip'],
+        gf='-gf' in arch,
+        crop=meta['Crop Size'][0],
+        with_cp=meta['Activation Checkpointing'],
+        head=HEAD_MIXERS[meta['Decode Head']])
 
 
 METADATA = recipes('ade20k')
@@ -122,7 +124,8 @@ def test_recipe(name):
     assert optim.optimizer == dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
     assert optim.paramwise_cfg == dict(
-        decay_rate=v['decay'][0], decay_type='stage_wise',
+        decay_rate=v['decay'][0],
+        decay_type='stage_wise',
         num_layers=v['decay'][1])
     if v['clip'] is None:
         assert optim.get('clip_grad') is None
@@ -130,10 +133,15 @@ def test_recipe(name):
         assert optim.clip_grad == dict(max_norm=v['clip'], norm_type=2)
 
     warmup, poly = cfg.param_scheduler
-    assert warmup == dict(type='LinearLR', start_factor=1e-6, by_epoch=False,
-                          begin=0, end=1500)
-    assert poly == dict(type='PolyLR', power=1.0, eta_min=0.0,
-                        by_epoch=False, begin=1500, end=160000)
+    assert warmup == dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500)
+    assert poly == dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=1500,
+        end=160000)
     assert cfg.train_cfg.max_iters == 160000
 
 
@@ -187,8 +195,8 @@ def test_build(name):
         assert isinstance(model.decode_head, HorUPerHead)
         bottleneck = model.decode_head.fpn_bottleneck
         assert isinstance(bottleneck, GnConvModule)
-        assert isinstance(bottleneck.dwconv, GlobalLocalFilter) is (
-            v['head']['type'] == 'GF')
+        assert isinstance(bottleneck.dwconv,
+                          GlobalLocalFilter) is (v['head']['type'] == 'GF')
 
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     rate, num_layers = v['decay']

@@ -15,7 +15,6 @@ from mmengine.utils import import_modules_from_strings
 
 from mmhornet.layers import GlobalLocalFilter, GnConv
 from mmhornet.models import HorNet
-
 from .metafiles import recipes
 
 CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'coco'
@@ -29,13 +28,17 @@ HORFPN_MIXERS = {
 
 def _recipe(meta):
     """A metafile entry's Metadata in the names the tests use."""
-    recipe = dict(arch=meta['Backbone'], dpr=meta['Drop Path'],
-                  lr=meta['Learning Rate'], epochs=meta['Epochs'],
-                  milestones=meta['Milestones'], ckpt=meta['Pretrained'],
-                  neck=meta['Neck'].split(' ')[0])
+    recipe = dict(
+        arch=meta['Backbone'],
+        dpr=meta['Drop Path'],
+        lr=meta['Learning Rate'],
+        epochs=meta['Epochs'],
+        milestones=meta['Milestones'],
+        ckpt=meta['Pretrained'],
+        neck=meta['Neck'].split(' ')[0])
     if 'Layer Decay' in meta:
-        recipe.update(decay=meta['Layer Decay'],
-                      num_layers=meta['Layer Decay Layers'])
+        recipe.update(
+            decay=meta['Layer Decay'], num_layers=meta['Layer Decay Layers'])
     if meta['Neck'] in HORFPN_MIXERS:
         recipe['mixer'] = HORFPN_MIXERS[meta['Neck']]
     return recipe
@@ -72,8 +75,8 @@ def test_config_recipe(name):
     assert backbone.get('drop_path_rate', 0.) == expect['dpr']
     assert tuple(backbone.out_indices) == (0, 1, 2, 3)
     assert backbone.gap_before_final_norm is False
-    assert backbone.init_cfg == dict(type='Pretrained',
-                                     checkpoint=expect['ckpt'])
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=expect['ckpt'])
     width = WIDTHS[expect['arch'].split('-')[0]]
     assert cfg.model.neck.in_channels == [width * 2**i for i in range(4)]
     assert cfg.model.neck.type == expect['neck']
@@ -97,7 +100,8 @@ def test_config_recipe(name):
     assert cfg.optim_wrapper.constructor == \
         'mmhornet.LayerDecayOptimWrapperConstructor'
     assert cfg.optim_wrapper.paramwise_cfg == dict(
-        decay_rate=expect['decay'], decay_type='layer_wise',
+        decay_rate=expect['decay'],
+        decay_type='layer_wise',
         num_layers=expect['num_layers'])
     optimizer = cfg.optim_wrapper.optimizer
     assert optimizer.type == 'AdamW' and optimizer.betas == (0.9, 0.999) \
@@ -111,16 +115,16 @@ def test_config_recipe(name):
     assert [t.type for t in scales] == ['RandomChoiceResize']
     assert [s[0] for s in scales[0].scales] == list(range(480, 801, 32))
     assert all(s[1] == 1333 for s in scales[0].scales)
-    assert [t.type for t in crop] == [
-        'RandomChoiceResize', 'RandomCrop', 'RandomChoiceResize']
+    assert [t.type for t in crop
+            ] == ['RandomChoiceResize', 'RandomCrop', 'RandomChoiceResize']
     assert crop[1].crop_type == 'absolute_range' and \
         tuple(crop[1].crop_size) == (384, 600)
     if name.startswith('cascade') or name == 'hornet_cascade.py':
         heads = cfg.model.roi_head.bbox_head
         assert len(heads) == 3
-        for head, stds in zip(heads, ([0.1, 0.1, 0.2, 0.2],
-                                      [0.05, 0.05, 0.1, 0.1],
-                                      [0.033, 0.033, 0.067, 0.067])):
+        for head, stds in zip(heads,
+                              ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
+                               [0.033, 0.033, 0.067, 0.067])):
             assert head.type == 'ConvFCBBoxHead'
             assert (head.num_shared_convs, head.num_shared_fcs) == (4, 1)
             assert head.norm_cfg == dict(type='SyncBN', requires_grad=True)
@@ -132,8 +136,7 @@ def test_config_recipe(name):
 def _without_scope(obj):
     # Inheriting with 'mmdet::' tags dicts with _scope_='mmdet'.
     if isinstance(obj, dict):
-        return {k: _without_scope(v) for k, v in obj.items()
-                if k != '_scope_'}
+        return {k: _without_scope(v) for k, v in obj.items() if k != '_scope_'}
     if isinstance(obj, (list, tuple)):
         return type(obj)(_without_scope(v) for v in obj)
     return obj
@@ -141,14 +144,17 @@ def _without_scope(obj):
 
 def test_swap_backbone_changes_only_the_backbone():
     ours = _load('mask-rcnn_hornet-t_fpn_1x_coco_swap-backbone.py').to_dict()
-    host = Config.fromfile(str(
-        Path(find_spec('mmdet').origin).parent / '.mim' / 'configs' /
-        'mask_rcnn' / 'mask-rcnn_r50_fpn_1x_coco.py')).to_dict()
+    host = Config.fromfile(
+        str(
+            Path(find_spec('mmdet').origin).parent / '.mim' / 'configs' /
+            'mask_rcnn' / 'mask-rcnn_r50_fpn_1x_coco.py')).to_dict()
+    ours_backbone_weights = ours['model']['backbone']['init_cfg']['checkpoint']
     for cfg in (ours, host):
         del cfg['model']['backbone']
         del cfg['model']['neck']['in_channels']
     assert ours.pop('custom_imports')['imports'] == ['mmhornet']
     assert ours.pop('runner_type') == 'mmhornet.MMHornetRunner'
+    assert ours.pop('checkpoint') == ours_backbone_weights
     assert _without_scope(ours) == _without_scope(host)
 
 
@@ -194,8 +200,8 @@ def test_config_builds(name, mmdet_models):
     assert max(g['lr'] for g in groups) == pytest.approx(lr)
     if 'decay' in RECIPES[name]:
         stem_weight = model.backbone.downsample_layers[0][0].weight
-        stem = next(g for g in groups
-                    if any(p is stem_weight for p in g['params']))
+        stem = next(
+            g for g in groups if any(p is stem_weight for p in g['params']))
         expect = RECIPES[name]['decay']**(RECIPES[name]['num_layers'] + 1)
         assert stem['lr'] == pytest.approx(lr * expect)
 
@@ -205,9 +211,9 @@ def test_horfpn_gf_config_runs(mmdet_models):
     model.eval()
     with torch.no_grad():
         feats = model.extract_feat(torch.randn(1, 3, 64, 96))
-    assert [tuple(f.shape) for f in feats] == [
-        (1, 256, 64 // s, 96 // s) for s in (4, 8, 16, 32)
-    ] + [(1, 256, 1, 2)]
+    assert [tuple(f.shape)
+            for f in feats] == [(1, 256, 64 // s, 96 // s)
+                                for s in (4, 8, 16, 32)] + [(1, 256, 1, 2)]
     assert all(torch.isfinite(f).all() for f in feats)
 
 
@@ -215,6 +221,7 @@ def test_missing_weights_say_how_to_train_from_scratch(tmp_path):
     backbone = HorNet(
         _load('hornet_cascade.py').model.backbone.arch,
         init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'no.pth')))
-    with pytest.raises(FileNotFoundError,
-                       match='--cfg-options model.backbone.init_cfg=None'):
+    with pytest.raises(
+            FileNotFoundError,
+            match='--cfg-options model.backbone.init_cfg=None'):
         backbone.init_weights()

@@ -14,11 +14,9 @@ from mmpretrain.registry import MODELS
 from mmpretrain.utils import register_all_modules
 
 from mmhornet.models import HorNet, resolve_arch
-
 from .metafiles import recipes
 
-CONFIG_DIR = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'imagenet')
+CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'imagenet')
 WIDTHS = {'tiny': 64, 'small': 96, 'base': 128}
 
 
@@ -32,8 +30,10 @@ def _variant(name, meta):
             f'hornet-{arch}_8xb{batch}_in1k.py')
 
 
-VARIANTS = {name: _variant(name, meta)
-            for name, meta in recipes('imagenet').items()}
+VARIANTS = {
+    name: _variant(name, meta)
+    for name, meta in recipes('imagenet').items()
+}
 
 
 def _load(name):
@@ -81,8 +81,8 @@ def test_recipe(name):
     warmup, cosine = cfg.param_scheduler
     assert warmup.type == 'LinearLR' and warmup.by_epoch
     assert warmup.end == 20 and warmup.convert_to_iter_based
-    assert cosine == dict(type='CosineAnnealingLR', eta_min=1e-6,
-                          by_epoch=True, begin=20)
+    assert cosine == dict(
+        type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=20)
     assert cfg.train_cfg.max_epochs == 300
     assert cfg.custom_hooks == [
         dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')

@@ -3,7 +3,6 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from mmcv.cnn import ConvModule
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads import UPerHead
@@ -11,9 +10,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
-from mmhornet.layers import GlobalLocalFilter, GnConv
+from mmhornet.layers import GlobalLocalFilter, GnConv, GnConvModule
 from mmhornet.models import HorUPerHead
-from mmhornet.layers import GnConvModule
 
 IN_CHANNELS = [8, 16, 32, 64]
 CHANNELS = 16
@@ -116,12 +114,13 @@ def test_modules(mixer, gnconv_fpn_convs):
             assert isinstance(fpn_conv, ConvModule)
             assert fpn_conv.conv.kernel_size == (3, 3)
     # No 3x3 conv is left where g^nConv replaced it.
-    replaced = [bottleneck] + (list(head.fpn_convs)
-                               if gnconv_fpn_convs else [])
+    replaced = [bottleneck] + (
+        list(head.fpn_convs) if gnconv_fpn_convs else [])
     for module in replaced:
         assert not any(
-            isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
-            and m.groups == 1 for m in module.modules())
+            isinstance(m, nn.Conv2d) and m.kernel_size == (3,
+                                                           3) and m.groups == 1
+            for m in module.modules())
 
 
 def test_same_as_uperhead_but_the_bottleneck():
@@ -129,8 +128,11 @@ def test_same_as_uperhead_but_the_bottleneck():
     bottleneck swapped into an UPerHead the outputs are equal."""
     head = _head('GF').eval()
     kwargs = dict(
-        in_channels=IN_CHANNELS, in_index=[0, 1, 2, 3], channels=CHANNELS,
-        num_classes=NUM_CLASSES, norm_cfg=dict(type='BN'))
+        in_channels=IN_CHANNELS,
+        in_index=[0, 1, 2, 3],
+        channels=CHANNELS,
+        num_classes=NUM_CLASSES,
+        norm_cfg=dict(type='BN'))
     uper = UPerHead(**kwargs).eval()
     ours = {
         k: v
@@ -158,8 +160,9 @@ def _official_gnconv_module(module, x):
     x = F.conv2d(x, fused[..., None, None], gn.proj_in.bias)
     pwa, abc = torch.split(x, (gn.dims[0], sum(gn.dims)), dim=1)
     dw = gn.dwconv
-    abc = F.conv2d(abc, dw.weight, dw.bias, padding=dw.padding,
-                   groups=dw.groups) * gn.scale
+    abc = F.conv2d(
+        abc, dw.weight, dw.bias, padding=dw.padding,
+        groups=dw.groups) * gn.scale
     qs = torch.split(abc, gn.dims, dim=1)
     x = pwa * qs[0]
     for proj, q in zip(gn.projs, qs[1:]):
@@ -180,7 +183,8 @@ def test_bottleneck_numerics_against_reference():
         torch.testing.assert_close(
             head.fpn_bottleneck(x),
             _official_gnconv_module(head.fpn_bottleneck, x),
-            rtol=1e-4, atol=1e-4)
+            rtol=1e-4,
+            atol=1e-4)
 
 
 @pytest.mark.parametrize('mixer', ['DW', 'GF'])
@@ -199,10 +203,9 @@ def test_loss_and_gradients(mixer, gnconv_fpn_convs):
     mixer_params = [gn.dwconv.complex_weight, gn.dwconv.dw.weight] \
         if mixer == 'GF' else [gn.dwconv.weight]
     params = [
-        head.fpn_bottleneck.proj.weight, gn.proj_in.weight,
-        gn.projs[0].weight, gn.proj_out.weight, *mixer_params,
-        head.lateral_convs[0].conv.weight, head.bottleneck.conv.weight,
-        head.conv_seg.weight
+        head.fpn_bottleneck.proj.weight, gn.proj_in.weight, gn.projs[0].weight,
+        gn.proj_out.weight, *mixer_params, head.lateral_convs[0].conv.weight,
+        head.bottleneck.conv.weight, head.conv_seg.weight
     ]
     if gnconv_fpn_convs:
         params.append(head.fpn_convs[0].proj_in.weight)
@@ -229,8 +232,10 @@ def test_defaults_are_the_reference():
     head = _head()
     head_default = MODELS.build(
         dict(
-            type='HorUPerHead', in_channels=IN_CHANNELS,
-            in_index=[0, 1, 2, 3], channels=CHANNELS,
+            type='HorUPerHead',
+            in_channels=IN_CHANNELS,
+            in_index=[0, 1, 2, 3],
+            channels=CHANNELS,
             num_classes=NUM_CLASSES))
     assert head_default.gnconv_cfg == dict(
         order=2, mixer_cfg=dict(type='DW', kernel_size=7), scale=1.0)
@@ -239,8 +244,11 @@ def test_defaults_are_the_reference():
     assert head.gnconv_cfg == head_default.gnconv_cfg
     # Only the mixer given: the order is filled in.
     gf = HorUPerHead(
-        in_channels=IN_CHANNELS, in_index=[0, 1, 2, 3], channels=CHANNELS,
-        num_classes=NUM_CLASSES, gnconv_cfg=dict(mixer_cfg=MIXERS['GF']))
+        in_channels=IN_CHANNELS,
+        in_index=[0, 1, 2, 3],
+        channels=CHANNELS,
+        num_classes=NUM_CLASSES,
+        gnconv_cfg=dict(mixer_cfg=MIXERS['GF']))
     assert gf.fpn_bottleneck.order == 2
     assert isinstance(gf.fpn_bottleneck.dwconv, GlobalLocalFilter)
 
@@ -258,8 +266,9 @@ def test_errors():
         _head(gnconv_cfg='partial(gnconv, order=2, s=1/3)')
     with pytest.raises(ValueError, match=r"Unknown gnconv_cfg keys \['h'\]"):
         _head(gnconv_cfg=dict(order=2, h=32))
-    with pytest.raises(ValueError, match=r"Unknown gnconv_cfg keys "
-                       r"\['data_format'\]"):
+    with pytest.raises(
+            ValueError, match=r"Unknown gnconv_cfg keys "
+            r"\['data_format'\]"):
         _head(gnconv_cfg=dict(data_format='channels_last'))
     with pytest.raises(ValueError, match='divisible by'):
         _head(channels=18, gnconv_cfg=dict(order=3))

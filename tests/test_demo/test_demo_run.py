@@ -15,15 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_demo_trains_evaluates_and_draws(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, 'tools/demo.py', '--data', str(tmp_path / 'data'),
-           '--work-dir', str(tmp_path / 'work'), '--iters', '2',
-           '--num-train', '8', '--num-val', '6']
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=900)
+    cmd = [
+        sys.executable, 'tools/demo.py', '--data',
+        str(tmp_path / 'data'), '--work-dir',
+        str(tmp_path / 'work'), '--iters', '2', '--num-train', '8',
+        '--num-val', '6'
+    ]
+    run = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert 'mmhornet demo summary' in run.stdout
-    results = {r['task']: r for r in json.loads(
-        (tmp_path / 'work' / 'summary.json').read_text())}
+    results = {
+        r['task']: r
+        for r in json.loads((tmp_path / 'work' / 'summary.json').read_text())
+    }
     det, seg = results['det'], results['seg']
     # 6 val images: the visualization hooks (every 2nd / 6th val batch)
     # draw at least one picture per task.

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
 from mmhornet.demo import (DEMO_CLASSES, DEMO_PALETTE, DEMO_SEG_CLASSES,
-                               DEMO_SEG_PALETTE, generate_demo_data)
+                           DEMO_SEG_PALETTE, generate_demo_data)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs')
@@ -67,10 +67,11 @@ def test_layout(demo):
     assert len(DEMO_PALETTE) == len(DEMO_CLASSES)
     assert len(DEMO_SEG_PALETTE) == len(DEMO_SEG_CLASSES)
     # The demo configs name the generator's classes and colours.
-    det = Config.fromfile(osp.join(CONFIGS, 'demo',
-                                   'cascade-mask-rcnn_hornet-demo_horfpn_demo.py'))
-    seg = Config.fromfile(osp.join(CONFIGS, 'demo',
-                                   'upernet_hornet-demo_demo.py'))
+    det = Config.fromfile(
+        osp.join(CONFIGS, 'demo',
+                 'cascade-mask-rcnn_hornet-demo_horfpn_demo.py'))
+    seg = Config.fromfile(
+        osp.join(CONFIGS, 'demo', 'upernet_hornet-demo_demo.py'))
     assert det.metainfo == dict(classes=DEMO_CLASSES, palette=DEMO_PALETTE)
     assert det.model.roi_head.mask_head.num_classes == len(DEMO_CLASSES)
     assert seg.train_dataloader.dataset.metainfo == dict(

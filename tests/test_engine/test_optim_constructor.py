@@ -19,9 +19,12 @@ WD = 0.05
 # The official depths and orders at a tiny width: the layer ids of the real
 # models, stage-2 blocks 0..17 included.
 TINY_ARCH = dict(
-    base_dim=8, depths=[2, 3, 18, 2], orders=[2, 3, 4, 5],
+    base_dim=8,
+    depths=[2, 3, 18, 2],
+    orders=[2, 3, 4, 5],
     dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-    [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)])
+    [dict(type='GF', h=4, w=3),
+     dict(type='GF', h=2, w=2)])
 
 
 class Detector(nn.Module):
@@ -29,8 +32,11 @@ class Detector(nn.Module):
 
     def __init__(self, **backbone_kwargs):
         super().__init__()
-        self.backbone = HorNet(TINY_ARCH, out_indices=(0, 1, 2, 3),
-                               gap_before_final_norm=False, **backbone_kwargs)
+        self.backbone = HorNet(
+            TINY_ARCH,
+            out_indices=(0, 1, 2, 3),
+            gap_before_final_norm=False,
+            **backbone_kwargs)
         self.neck = nn.Conv2d(64, 16, 1)
         self.head = nn.Linear(16, 4)
 
@@ -49,14 +55,19 @@ def official_layer_id(name):
     return 13  # output norms
 
 
-def build(model, decay_rate=0.7, num_layers=12, decay_type='layer_wise',
-          scope='mmdet', **optimizer):
+def build(model,
+          decay_rate=0.7,
+          num_layers=12,
+          decay_type='layer_wise',
+          scope='mmdet',
+          **optimizer):
     cfg = dict(
-        optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=WD,
-                       **optimizer),
+        optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=WD, **optimizer),
         constructor=CONSTRUCTOR,
-        paramwise_cfg=dict(decay_rate=decay_rate, decay_type=decay_type,
-                           num_layers=num_layers))
+        paramwise_cfg=dict(
+            decay_rate=decay_rate,
+            decay_type=decay_type,
+            num_layers=num_layers))
     with DefaultScope.overwrite_default_scope(scope):
         return build_optim_wrapper(model, cfg)
 
@@ -131,13 +142,13 @@ def test_scales_capped_at_one():
     # The reference's Mask R-CNN setting: num_layers 6 while the ids run to
     # 12 (13 outside the backbone); uncapped, stage 3 would get 0.95 ** -5.
     model = Detector()
-    groups = groups_by_param(build(model, decay_rate=0.95, num_layers=6),
-                             model)
+    groups = groups_by_param(
+        build(model, decay_rate=0.95, num_layers=6), model)
     assert all(g['lr'] <= BASE_LR for g in groups.values())
     for name, group in groups.items():
         layer_id = official_layer_id(name)
-        assert math.isclose(group['lr_scale'],
-                            min(1., 0.95**(7 - layer_id))), name
+        assert math.isclose(group['lr_scale'], min(1.,
+                                                   0.95**(7 - layer_id))), name
     assert math.isclose(
         groups['backbone.downsample_layers.0.0.weight']['lr_scale'], 0.95**7)
     assert groups['backbone.stages.3.0.pwconv1.weight']['lr_scale'] == 1.
@@ -162,8 +173,11 @@ def test_frozen_params_skipped():
     model = Detector(frozen_stages=1)
     model.head.bias.requires_grad_(False)
     optim_wrapper = build(model)
-    grouped = {id(p) for g in optim_wrapper.optimizer.param_groups
-               for p in g['params']}
+    grouped = {
+        id(p)
+        for g in optim_wrapper.optimizer.param_groups
+        for p in g['params']
+    }
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     assert grouped == trainable
     frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
@@ -192,8 +206,7 @@ class _Logs(logging.Handler):
 
 
 def test_summary_logged_once_on_rank0(monkeypatch):
-    logger = MMLogger.get_instance(f'lrd-{uuid.uuid4().hex}',
-                                   log_level='INFO')
+    logger = MMLogger.get_instance(f'lrd-{uuid.uuid4().hex}', log_level='INFO')
     handler = _Logs()
     logger.addHandler(handler)
     build(Detector())
@@ -201,8 +214,9 @@ def test_summary_logged_once_on_rank0(monkeypatch):
     assert len(tables) == 1
     lines = tables[0].splitlines()
     assert 'layer_wise decay 0.7, num_layers 12' in lines[0]
-    assert lines[2].split() == ['group', 'tensors', 'params', 'lr', 'scale',
-                                'lr', 'weight', 'decay']
+    assert lines[2].split() == [
+        'group', 'tensors', 'params', 'lr', 'scale', 'lr', 'weight', 'decay'
+    ]
     row = next(line.split() for line in lines
                if line.startswith('layer_13_decay '))
     assert row[3] == '1' and row[5] == '0.05'
@@ -216,14 +230,20 @@ def test_summary_logged_once_on_rank0(monkeypatch):
 def test_bad_configs():
     model = Detector()
     with pytest.raises(ValueError, match=r"unknown \['layer_decay_rate'\]"):
-        build_optim_wrapper(model, dict(
-            optimizer=dict(type='AdamW', lr=1e-4), constructor=CONSTRUCTOR,
-            paramwise_cfg=dict(layer_decay_rate=0.7, decay_rate=0.7,
-                               num_layers=12)))
+        build_optim_wrapper(
+            model,
+            dict(
+                optimizer=dict(type='AdamW', lr=1e-4),
+                constructor=CONSTRUCTOR,
+                paramwise_cfg=dict(
+                    layer_decay_rate=0.7, decay_rate=0.7, num_layers=12)))
     with pytest.raises(ValueError, match=r"missing \['num_layers'\]"):
-        build_optim_wrapper(model, dict(
-            optimizer=dict(type='AdamW', lr=1e-4), constructor=CONSTRUCTOR,
-            paramwise_cfg=dict(decay_rate=0.7)))
+        build_optim_wrapper(
+            model,
+            dict(
+                optimizer=dict(type='AdamW', lr=1e-4),
+                constructor=CONSTRUCTOR,
+                paramwise_cfg=dict(decay_rate=0.7)))
     with pytest.raises(ValueError, match="decay_type must be one of"):
         build(model, decay_type='block_wise')
     with pytest.raises(ValueError, match=r'decay_rate must be in \(0, 1\]'):
@@ -235,12 +255,13 @@ def test_bad_configs():
             super().__init__()
             self.backbone = nn.Conv2d(3, 4, 3)
 
-    with pytest.raises(NotImplementedError,
-                       match='model.backbone .* get_layer_depth'):
+    with pytest.raises(
+            NotImplementedError, match='model.backbone .* get_layer_depth'):
         build(NoDepth())
     # Stage-wise ids need no get_layer_depth.
-    assert len(build(NoDepth(), decay_type='stage_wise',
-                     num_layers=4).optimizer.param_groups) == 2
+    assert len(
+        build(NoDepth(), decay_type='stage_wise',
+              num_layers=4).optimizer.param_groups) == 2
 
 
 def test_mmpretrain_constructor_with_hornet():
@@ -248,16 +269,22 @@ def test_mmpretrain_constructor_with_hornet():
     its ImageClassifier: decay ** (14 - id - 1)."""
     from mmpretrain.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build(dict(
-            type='ImageClassifier',
-            backbone=dict(type='mmhornet.HorNet', arch=TINY_ARCH),
-            head=dict(type='LinearClsHead', num_classes=5, in_channels=64)))
-        optim_wrapper = build_optim_wrapper(model, dict(
-            optimizer=dict(type='AdamW', lr=1e-3, weight_decay=WD),
-            constructor='LearningRateDecayOptimWrapperConstructor',
-            paramwise_cfg=dict(layer_decay_rate=0.7)))
-    lrs = {g['param_name']: g['lr']
-           for g in optim_wrapper.optimizer.param_groups}
+        model = MODELS.build(
+            dict(
+                type='ImageClassifier',
+                backbone=dict(type='mmhornet.HorNet', arch=TINY_ARCH),
+                head=dict(type='LinearClsHead', num_classes=5,
+                          in_channels=64)))
+        optim_wrapper = build_optim_wrapper(
+            model,
+            dict(
+                optimizer=dict(type='AdamW', lr=1e-3, weight_decay=WD),
+                constructor='LearningRateDecayOptimWrapperConstructor',
+                paramwise_cfg=dict(layer_decay_rate=0.7)))
+    lrs = {
+        g['param_name']: g['lr']
+        for g in optim_wrapper.optimizer.param_groups
+    }
     assert math.isclose(lrs['backbone.downsample_layers.0.0.weight'],
                         1e-3 * 0.7**13)
     assert math.isclose(lrs['backbone.stages.2.5.gnconv.proj_in.weight'],

@@ -21,8 +21,10 @@ def toy_cfg(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(DATA)
     cfg = Config.fromfile(osp.join(DATA, 'toy_config.py'))
     cfg.merge_from_dict(
-        dict(runner_type='mmhornet.MMHornetRunner', log_level='WARNING',
-             work_dir=str(tmp_path / 'work')))
+        dict(
+            runner_type='mmhornet.MMHornetRunner',
+            log_level='WARNING',
+            work_dir=str(tmp_path / 'work')))
     return cfg
 
 
@@ -40,23 +42,23 @@ def checkpoint_hook(runner):
     return hook
 
 
-@pytest.mark.parametrize('scope', ['mmengine', 'mmdet', 'mmseg',
-                                   'mmpretrain'])
+@pytest.mark.parametrize('scope', ['mmengine', 'mmdet', 'mmseg', 'mmpretrain'])
 def test_runner_type_selects_it_under_every_host(toy_cfg, scope):
     runner = build(toy_cfg, default_scope=scope)
     assert type(runner) is MMHornetRunner
-    assert checkpoint_hook(runner).backend_args == dict(
-        backend=ATOMIC_BACKEND)
+    assert checkpoint_hook(runner).backend_args == dict(backend=ATOMIC_BACKEND)
 
 
 def test_checkpoint_hook_with_its_own_backend_is_left_alone(toy_cfg):
-    runner = build(toy_cfg, default_hooks=dict(
-        checkpoint=dict(backend_args=dict(backend='local'))))
+    runner = build(
+        toy_cfg,
+        default_hooks=dict(
+            checkpoint=dict(backend_args=dict(backend='local'))))
     assert checkpoint_hook(runner).backend_args == dict(backend='local')
     # The checkpoint hook mmengine adds when a config names none is atomic.
     del toy_cfg.default_hooks['checkpoint']
-    assert checkpoint_hook(build(toy_cfg)).backend_args == dict(
-        backend=ATOMIC_BACKEND)
+    assert checkpoint_hook(
+        build(toy_cfg)).backend_args == dict(backend=ATOMIC_BACKEND)
 
 
 def test_auto_resume_takes_the_newest_complete_checkpoint(toy_cfg):
@@ -84,25 +86,30 @@ def test_auto_resume_without_checkpoints_starts_afresh(toy_cfg):
 
 
 def test_test_refuses_a_checkpoint_of_another_model(toy_cfg, tmp_path):
-    build(toy_cfg, train_cfg=dict(max_iters=10),
-          model=dict(hidden=32)).train()
+    build(toy_cfg, train_cfg=dict(max_iters=10), model=dict(hidden=32)).train()
     wide = osp.join(toy_cfg.work_dir, 'iter_10.pth')
     runner = build(toy_cfg, load_from=wide, work_dir=str(tmp_path / 'test'))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'another architecture: 3 tensors differ in '
-                       r'shape:\n  fc1.weight: checkpoint \(32, 8\) vs '
-                       r'model \(16, 8\)'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'another architecture: 3 tensors differ in '
+            r'shape:\n  fc1.weight: checkpoint \(32, 8\) vs '
+            r'model \(16, 8\)'):
         runner.test()
     # Fine-tuning from another model's weights stays as in mmengine: what
     # fits is loaded, the rest is reported.
-    build(toy_cfg, load_from=wide, work_dir=str(tmp_path / 'finetune'),
-          train_cfg=dict(max_iters=1)).train()
+    build(
+        toy_cfg,
+        load_from=wide,
+        work_dir=str(tmp_path / 'finetune'),
+        train_cfg=dict(max_iters=1)).train()
 
 
 def test_amp_config_trains_in_bfloat16_without_cuda(toy_cfg, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    runner = build(toy_cfg, train_cfg=dict(max_iters=2), optim_wrapper=dict(
-        type='AmpOptimWrapper', loss_scale='dynamic'))
+    runner = build(
+        toy_cfg,
+        train_cfg=dict(max_iters=2),
+        optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic'))
     runner.train()
     assert isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16

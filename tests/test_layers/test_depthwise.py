@@ -7,22 +7,34 @@ from mmhornet.layers.depthwise import depthwise_conv_nhwc
 from tests.reference_hornet import rel_err
 
 
-@pytest.mark.parametrize('channels, size, kernel, bias', [
-    (24, (13, 17), 7, True),   # odd sizes, HorNet's 7x7 with bias
-    (16, (5, 9), 7, True),     # kernel larger than the map
-    (20, (8, 8), 5, False),    # no bias, the smallest kernel it takes
-])
+@pytest.mark.parametrize(
+    'channels, size, kernel, bias',
+    [
+        (24, (13, 17), 7, True),  # odd sizes, HorNet's 7x7 with bias
+        (16, (5, 9), 7, True),  # kernel larger than the map
+        (20, (8, 8), 5, False),  # no bias, the smallest kernel it takes
+    ])
 def test_fast_weight_gradient_matches_autograd(channels, size, kernel, bias,
-                                              monkeypatch):
+                                               monkeypatch):
     torch.manual_seed(0)
     calls = []
     apply = depthwise._SameDepthwiseConv2d.apply
     monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
                         lambda *a: calls.append(1) or apply(*a))
-    conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2,
-                     groups=channels, bias=bias)
-    ref = nn.Conv2d(channels, channels, kernel, padding=kernel // 2,
-                    groups=channels, bias=bias).double()
+    conv = nn.Conv2d(
+        channels,
+        channels,
+        kernel,
+        padding=kernel // 2,
+        groups=channels,
+        bias=bias)
+    ref = nn.Conv2d(
+        channels,
+        channels,
+        kernel,
+        padding=kernel // 2,
+        groups=channels,
+        bias=bias).double()
     ref.load_state_dict(conv.state_dict())
     x = torch.randn(3, *size, channels, requires_grad=True)
     x64 = x.detach().double().requires_grad_()
@@ -36,8 +48,7 @@ def test_fast_weight_gradient_matches_autograd(channels, size, kernel, bias,
     params = [conv.weight] + ([conv.bias] if bias else [])
     ref_params = [ref.weight] + ([ref.bias] if bias else [])
     ours = torch.autograd.grad(out, [x] + params, grad)
-    theirs = torch.autograd.grad(expected, [x64] + ref_params,
-                                 grad.double())
+    theirs = torch.autograd.grad(expected, [x64] + ref_params, grad.double())
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
         assert rel_err(a.double(), b) < 1e-5

@@ -7,8 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmhornet.layers import depthwise, fast_path, gnconv, set_fast_path
-from mmhornet.layers import policy
+from mmhornet.layers import depthwise, fast_path, gnconv, policy, set_fast_path
 from mmhornet.layers.utils import linear
 from mmhornet.models import HorNet
 from tests.reference_hornet import rel_err
@@ -18,11 +17,18 @@ def _model(**kwargs):
     """DW stages and GF stages whose maps (64x96 input: 8x12, 4x6) take the
     DFT path; layer scales far from their 1e-6 init, so folding matters."""
     torch.manual_seed(0)
-    model = HorNet(dict(base_dim=16, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
-                        dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-                        [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)]),
-                   out_indices=(0, 1, 2, 3), gap_before_final_norm=False,
-                   layer_scale_init_value=0.5, **kwargs)
+    model = HorNet(
+        dict(
+            base_dim=16,
+            depths=[1, 1, 2, 1],
+            orders=[2, 3, 4, 5],
+            dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+            [dict(type='GF', h=4, w=3),
+             dict(type='GF', h=2, w=2)]),
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False,
+        layer_scale_init_value=0.5,
+        **kwargs)
     model.init_weights()
     return model
 
@@ -32,8 +38,10 @@ def _forward(model, x, backward=False):
     if not backward:
         return [o.detach() for o in outs]
     sum(o.square().mean() for o in outs).backward()
-    grads = {n.removeprefix('_orig_mod.'): p.grad.clone()
-             for n, p in model.named_parameters()}
+    grads = {
+        n.removeprefix('_orig_mod.'): p.grad.clone()
+        for n, p in model.named_parameters()
+    }
     model.zero_grad(set_to_none=True)
     return [o.detach() for o in outs], grads
 
@@ -90,9 +98,12 @@ def test_every_fast_path_off_with_the_switch_and_while_tracing():
 
     def decisions():
         with torch.no_grad():
-            eager = [policy.in_place(x), policy.matmul_bias(x, w, w[0]),
-                     policy.dft_filter(small),
-                     policy.cache_filter(w.requires_grad_(True))]
+            eager = [
+                policy.in_place(x),
+                policy.matmul_bias(x, w, w[0]),
+                policy.dft_filter(small),
+                policy.cache_filter(w.requires_grad_(True))
+            ]
         w.requires_grad_(False)
         return eager + [policy.depthwise_weight_grad(x, conv)]
 
@@ -125,6 +136,7 @@ def test_linear_equals_f_linear():
 
 
 def test_plain_path_runs_no_fast_path(monkeypatch):
+
     def refuse(*args, **kwargs):
         raise AssertionError('a fast path ran with the switch off')
 

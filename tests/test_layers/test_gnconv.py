@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from mmhornet.layers.policy import DFT_MAX_SIDE
 from mmhornet.layers import GlobalLocalFilter, GnConv, LayerNorm2d
 from mmhornet.layers import gnconv as gnconv_module
+from mmhornet.layers.policy import DFT_MAX_SIDE
 from tests.reference_hornet import (global_local_filter, gnconv,
                                     ln_channels_first, rel_err)
 
@@ -17,9 +17,11 @@ def _randomize(module):
 
 
 @pytest.mark.parametrize('order', [1, 2, 3, 5])
-@pytest.mark.parametrize('mixer', [dict(type='DW', kernel_size=7),
-                                   dict(type='DW', kernel_size=3),
-                                   dict(type='GF', h=6, w=4)])
+@pytest.mark.parametrize('mixer', [
+    dict(type='DW', kernel_size=7),
+    dict(type='DW', kernel_size=3),
+    dict(type='GF', h=6, w=4)
+])
 def test_gnconv_matches_reference(order, mixer):
     m = _randomize(GnConv(32, order=order, mixer_cfg=mixer, scale=1 / 3))
     x = torch.randn(2, 32, 13, 17)
@@ -126,24 +128,23 @@ def test_global_filter_under_autocast_and_half(dtype):
 
 
 @pytest.mark.parametrize('shape', [(2, 14, 14, 6), (2, 7, 7, 4),
-                                   (3, 13, 10, 2), (1, 5, 1, 3),
-                                   (1, 1, 6, 2), (1, 1, 1, 2)])
+                                   (3, 13, 10, 2), (1, 5, 1, 3), (1, 1, 6, 2),
+                                   (1, 1, 1, 2)])
 def test_dft_global_filter_equals_fft(shape):
     # A random complex filter is not Hermitian in the width's bin 0 / Nyquist
     # bin, whose imaginary parts irfft2 drops: the DFT path must drop them
     # the same way. Float64 so only formula differences would show.
     n, h, w, c = shape
-    base = torch.randn(n, h, w, 2 * c, dtype=torch.float64,
-                       requires_grad=True)
-    filt = torch.randn(h, w // 2 + 1, c, dtype=torch.complex128,
-                       requires_grad=True)
+    base = torch.randn(n, h, w, 2 * c, dtype=torch.float64, requires_grad=True)
+    filt = torch.randn(
+        h, w // 2 + 1, c, dtype=torch.complex128, requires_grad=True)
     grads = []
     for transform in (gnconv_module.dft_global_filter,
                       gnconv_module.fft_global_filter):
         x = base.chunk(2, dim=-1)[1]  # strided, as in the layer
         out = transform(x, filt)
-        out.backward(torch.linspace(-1, 1, out.numel(),
-                                    dtype=out.dtype).view_as(out))
+        out.backward(
+            torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out))
         grads.append((out.detach(), base.grad.clone(), filt.grad.clone()))
         base.grad, filt.grad = None, None
     for dft, fft in zip(*grads):
@@ -155,7 +156,8 @@ def test_global_filter_transform_choice(monkeypatch):
     for name in ('dft_global_filter', 'fft_global_filter'):
         fn = getattr(gnconv_module, name)
         monkeypatch.setattr(
-            gnconv_module, name,
+            gnconv_module,
+            name,
             lambda *a, _fn=fn, _name=name: calls.append(_name) or _fn(*a))
     gf = GlobalLocalFilter(4, h=5, w=3)
     side = DFT_MAX_SIDE
@@ -163,8 +165,9 @@ def test_global_filter_transform_choice(monkeypatch):
     gf(torch.randn(1, side + 1, 4, 4))
     # FLOP counters trace the model: FFTs must show as FFTs there.
     torch.jit.trace(gf, torch.randn(1, 6, 6, 4), check_trace=False)
-    assert calls == ['dft_global_filter', 'fft_global_filter',
-                     'fft_global_filter']
+    assert calls == [
+        'dft_global_filter', 'fft_global_filter', 'fft_global_filter'
+    ]
 
 
 def test_dft_matrices_made_in_inference_mode_train():
@@ -199,5 +202,4 @@ def test_layernorm2d_matches_channels_first_formula():
     ln = _randomize(LayerNorm2d(6))
     x = torch.randn(2, 6, 5, 7) * 3 + 1
     torch.testing.assert_close(
-        ln(x), ln_channels_first(x, ln.weight, ln.bias), rtol=1e-5,
-        atol=1e-5)
+        ln(x), ln_channels_first(x, ln.weight, ln.bias), rtol=1e-5, atol=1e-5)

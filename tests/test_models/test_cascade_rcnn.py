@@ -27,18 +27,24 @@ def _small_detector_cfg():
     model = copy.deepcopy(cfg.model)
     model.backbone.update(arch=TINY_ARCH, init_cfg=None, drop_path_rate=0.1)
     model.neck = dict(
-        type='HorFPN', in_channels=[16, 32, 64, 128], out_channels=WIDTH,
-        num_outs=5, gnconv_cfg=dict(mixer_cfg=dict(type='GF', h=32, w=17)))
+        type='HorFPN',
+        in_channels=[16, 32, 64, 128],
+        out_channels=WIDTH,
+        num_outs=5,
+        gnconv_cfg=dict(mixer_cfg=dict(type='GF', h=32, w=17)))
     model.rpn_head.update(in_channels=WIDTH, feat_channels=WIDTH)
     roi = model.roi_head
     roi.bbox_roi_extractor.out_channels = WIDTH
     roi.mask_roi_extractor.out_channels = WIDTH
     for head in roi.bbox_head:
-        head.update(in_channels=WIDTH, conv_out_channels=WIDTH,
-                    fc_out_channels=64, num_classes=NUM_CLASSES,
-                    norm_cfg=dict(type='BN', requires_grad=True))
-    roi.mask_head.update(in_channels=WIDTH, conv_out_channels=WIDTH,
-                         num_classes=NUM_CLASSES)
+        head.update(
+            in_channels=WIDTH,
+            conv_out_channels=WIDTH,
+            fc_out_channels=64,
+            num_classes=NUM_CLASSES,
+            norm_cfg=dict(type='BN', requires_grad=True))
+    roi.mask_head.update(
+        in_channels=WIDTH, conv_out_channels=WIDTH, num_classes=NUM_CLASSES)
     # Fewer proposals and samples for CPU speed; keep every detection of the
     # random model, so predict has output.
     model.train_cfg.rpn_proposal.update(nms_pre=300, max_per_img=100)
@@ -56,18 +62,23 @@ def _batch():
 
     h, w = IMAGE
     inputs, samples = [], []
-    boxes_per_image = ([[10., 20., 70., 90.], [80., 30., 150., 120.]],
-                       [[5., 5., 60., 50.], [40., 60., 130., 125.]])
+    boxes_per_image = ([[10., 20., 70., 90.],
+                        [80., 30., 150., 120.]], [[5., 5., 60., 50.],
+                                                  [40., 60., 130., 125.]])
     for i, boxes in enumerate(boxes_per_image):
         inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8))
         masks = np.zeros((len(boxes), h, w), dtype=np.uint8)
         for j, (x1, y1, x2, y2) in enumerate(boxes):
             masks[j, int(y1):int(y2), int(x1):int(x2)] = 1
-        sample = DetDataSample(metainfo=dict(
-            img_id=i, img_shape=IMAGE, ori_shape=IMAGE,
-            scale_factor=(1., 1.)))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_id=i,
+                img_shape=IMAGE,
+                ori_shape=IMAGE,
+                scale_factor=(1., 1.)))
         sample.gt_instances = InstanceData(
-            bboxes=torch.tensor(boxes), labels=torch.tensor([0, i + 1]),
+            bboxes=torch.tensor(boxes),
+            labels=torch.tensor([0, i + 1]),
             masks=BitmapMasks(masks, h, w))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
@@ -109,8 +120,8 @@ def test_train_step(detector):
     data = model.data_preprocessor(_batch(), training=True)
     losses = model(**data, mode='loss')
     loss, log_vars = model.parse_losses(losses)
-    for key in ('loss_rpn_cls', 'loss_rpn_bbox', 's0.loss_cls',
-                's0.loss_bbox', 's0.loss_mask', 's2.loss_mask'):
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox', 's0.loss_cls', 's0.loss_bbox',
+                's0.loss_mask', 's2.loss_mask'):
         assert key in log_vars, key
     assert all(torch.isfinite(v).all() for v in log_vars.values()), log_vars
     assert loss.item() > 0

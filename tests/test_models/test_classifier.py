@@ -12,7 +12,6 @@ from mmpretrain.utils import register_all_modules
 
 from mmhornet.layers import GlobalLocalFilter
 from mmhornet.models import HorNet
-
 from .helpers import CONFIG_DIR, tiny_arch
 
 CONFIG = osp.join(CONFIG_DIR, 'imagenet', 'hornet-tiny-gf_32xb128_in1k.py')
@@ -40,8 +39,9 @@ def _data(n=4, size=(64, 64)):
             torch.randint(0, 256, (3, ) + size, dtype=torch.uint8)
             for _ in range(n)
         ],
-        data_samples=[DataSample().set_gt_label(i % NUM_CLASSES)
-                      for i in range(n)])
+        data_samples=[
+            DataSample().set_gt_label(i % NUM_CLASSES) for i in range(n)
+        ])
 
 
 def test_model_is_built_from_the_config():
@@ -54,9 +54,7 @@ def test_model_is_built_from_the_config():
                       GlobalLocalFilter)
     assert model.head.fc.weight.shape == (NUM_CLASSES, 128)
     # The classifier's init_cfg reaches mmhornet's layer scales.
-    gammas = [
-        p for n, p in model.named_parameters() if '.gamma1.' in n
-    ]
+    gammas = [p for n, p in model.named_parameters() if '.gamma1.' in n]
     assert gammas and all(torch.all(g == 1e-6) for g in gammas)
 
 
@@ -93,6 +91,5 @@ def test_predict_step():
     for result in results:
         assert isinstance(result, DataSample)
         assert result.pred_score.shape == (NUM_CLASSES, )
-        torch.testing.assert_close(result.pred_score.sum(),
-                                   torch.tensor(1.0))
+        torch.testing.assert_close(result.pred_score.sum(), torch.tensor(1.0))
         assert int(result.pred_label) == int(result.pred_score.argmax())

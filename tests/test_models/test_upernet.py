@@ -13,15 +13,12 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
-from mmhornet.layers import GlobalLocalFilter
+from mmhornet.layers import GlobalLocalFilter, GnConvModule
 from mmhornet.models import HorNet, HorUPerHead
-from mmhornet.layers import GnConvModule
-
 from .helpers import CONFIG_DIR, tiny_arch
 
-CONFIG = osp.join(
-    CONFIG_DIR, 'ade20k',
-    'upernet-hor-head-gf_hornet-s_8xb2-160k_ade20k-512x512.py')
+CONFIG = osp.join(CONFIG_DIR, 'ade20k',
+                  'upernet-hor-head-gf_hornet-s_8xb2-160k_ade20k-512x512.py')
 NUM_CLASSES = 4
 TINY = tiny_arch()
 BN = dict(type='BN', requires_grad=True)
@@ -34,15 +31,20 @@ def _build():
     model_cfg.data_preprocessor.size = None
     model_cfg.data_preprocessor.size_divisor = 32
     model_cfg.backbone = dict(
-        type='mmhornet.HorNet', arch=TINY, drop_path_rate=0.1,
-        out_indices=(0, 1, 2, 3), gap_before_final_norm=False)
+        type='mmhornet.HorNet',
+        arch=TINY,
+        drop_path_rate=0.1,
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False)
     model_cfg.decode_head.update(
-        in_channels=[16, 32, 64, 128], channels=16, norm_cfg=BN,
+        in_channels=[16, 32, 64, 128],
+        channels=16,
+        norm_cfg=BN,
         num_classes=NUM_CLASSES)
     model_cfg.auxiliary_head.update(
         in_channels=64, channels=8, norm_cfg=BN, num_classes=NUM_CLASSES)
-    model_cfg.test_cfg = dict(mode='slide', crop_size=(64, 64),
-                              stride=(43, 43))
+    model_cfg.test_cfg = dict(
+        mode='slide', crop_size=(64, 64), stride=(43, 43))
     model = MODELS.build(model_cfg)
     model.init_weights()
     return cfg, model
@@ -58,8 +60,10 @@ def _sample(size, with_gt=True):
 
 
 def _images(n, size):
-    return [torch.randint(0, 256, (3, ) + size, dtype=torch.uint8)
-            for _ in range(n)]
+    return [
+        torch.randint(0, 256, (3, ) + size, dtype=torch.uint8)
+        for _ in range(n)
+    ]
 
 
 def test_model_is_built_from_the_config():
@@ -81,13 +85,11 @@ def test_train_step():
     model.train()
     # The config's optimizer: AdamW with mmhornet's stage-wise lr decay.
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    before = {
-        k: v.detach().clone()
-        for k, v in model.named_parameters()
-    }
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
     size = (96, 128)
     data = dict(
-        inputs=_images(2, size), data_samples=[_sample(size), _sample(size)])
+        inputs=_images(2, size), data_samples=[_sample(size),
+                                               _sample(size)])
     log_vars = {
         k: float(torch.as_tensor(v).detach())
         for k, v in model.train_step(data, optim_wrapper).items()
@@ -96,8 +98,8 @@ def test_train_step():
         assert math.isfinite(log_vars[key])
     assert log_vars['decode.loss_ce'] > 0 and log_vars['aux.loss_ce'] > 0
     # The total is the sum of the weighted decode and auxiliary losses.
-    assert log_vars['loss'] == pytest.approx(
-        log_vars['decode.loss_ce'] + log_vars['aux.loss_ce'])
+    assert log_vars['loss'] == pytest.approx(log_vars['decode.loss_ce'] +
+                                             log_vars['aux.loss_ce'])
     changed = [
         k for k, v in model.named_parameters()
         if not torch.equal(v.detach(), before[k])
@@ -120,8 +122,9 @@ def test_slide_predict():
     size = (97, 131)
     with torch.no_grad():
         results = model.test_step(
-            dict(inputs=_images(1, size),
-                 data_samples=[_sample(size, with_gt=False)]))
+            dict(
+                inputs=_images(1, size),
+                data_samples=[_sample(size, with_gt=False)]))
     handle.remove()
     # 2 x 3 windows of 64x64 with stride 43 cover 97x131.
     assert crops == [(64, 64)] * 6

@@ -8,8 +8,8 @@ from mmcv.cnn import ConvModule
 from mmdet.models.necks import FPN
 from mmengine.registry import DefaultScope
 
-from mmhornet.layers import GlobalLocalFilter, GnConv, LayerNorm2d
-from mmhornet.layers import GnConvModule
+from mmhornet.layers import (GlobalLocalFilter, GnConv, GnConvModule,
+                             LayerNorm2d)
 from mmhornet.models.necks import HorFPN
 from tests.reference_hornet import gnconv, rel_err
 
@@ -98,9 +98,13 @@ def test_relu_before_extra_convs():
     for relu in (False, True):
         # O(1) weights: g^nConv is quadratic in its input, so with the
         # Xavier init and zero biases the chained extra levels are ~1e-30.
-        neck = _randomize(HorFPN(IN_CHANNELS, OUT, 6,
-                                 add_extra_convs='on_output',
-                                 relu_before_extra_convs=relu))
+        neck = _randomize(
+            HorFPN(
+                IN_CHANNELS,
+                OUT,
+                6,
+                add_extra_convs='on_output',
+                relu_before_extra_convs=relu))
         outs = neck(inputs)
         src = F.relu(outs[4]) if relu else outs[4]
         torch.testing.assert_close(outs[5], neck.fpn_convs[5](src))
@@ -110,7 +114,10 @@ def test_relu_before_extra_convs():
 
 def test_gf_mixer_variant():
     neck = HorFPN(
-        IN_CHANNELS, OUT, 5, add_extra_convs='on_input',
+        IN_CHANNELS,
+        OUT,
+        5,
+        add_extra_convs='on_input',
         gnconv_cfg=dict(mixer_cfg=dict(type='GF', h=32, w=17)))
     for block in list(neck.fpn_convs[:4]) + [neck.fpn_convs[4][1]]:
         assert isinstance(block.dwconv, GlobalLocalFilter)
@@ -120,11 +127,16 @@ def test_gf_mixer_variant():
     assert all(torch.isfinite(o).all() for o in outs)
 
 
-@pytest.mark.parametrize('mixer', [dict(type='DW', kernel_size=7),
-                                   dict(type='GF', h=8, w=5)])
+@pytest.mark.parametrize(
+    'mixer', [dict(type='DW', kernel_size=7),
+              dict(type='GF', h=8, w=5)])
 def test_gradients_reach_every_parameter(mixer):
-    neck = HorFPN(IN_CHANNELS, OUT, 6, add_extra_convs='on_input',
-                  gnconv_cfg=dict(mixer_cfg=mixer))
+    neck = HorFPN(
+        IN_CHANNELS,
+        OUT,
+        6,
+        add_extra_convs='on_input',
+        gnconv_cfg=dict(mixer_cfg=mixer))
     neck.init_weights()
     inputs = [x.requires_grad_() for x in _inputs()]
     sum(o.square().mean() for o in neck(inputs)).backward()
@@ -133,13 +145,16 @@ def test_gradients_reach_every_parameter(mixer):
     assert all(x.grad.abs().sum() > 0 for x in inputs)
 
 
-@pytest.mark.parametrize('mixer', [dict(type='DW', kernel_size=7),
-                                   dict(type='DW', kernel_size=3),
-                                   dict(type='GF', h=6, w=4)])
+@pytest.mark.parametrize('mixer', [
+    dict(type='DW', kernel_size=7),
+    dict(type='DW', kernel_size=3),
+    dict(type='GF', h=6, w=4)
+])
 @pytest.mark.parametrize('order', [1, 2, 3])
 def test_gnconv_module_matches_reference(order, mixer):
-    block = _randomize(GnConvModule(
-        OUT, gnconv_cfg=dict(order=order, mixer_cfg=mixer, scale=0.5)))
+    block = _randomize(
+        GnConvModule(
+            OUT, gnconv_cfg=dict(order=order, mixer_cfg=mixer, scale=0.5)))
     x = torch.randn(2, OUT, 13, 10)
     out = block(x)
     assert out.shape == x.shape and out.is_contiguous()
@@ -147,8 +162,8 @@ def test_gnconv_module_matches_reference(order, mixer):
 
 
 def test_gnconv_module_keeps_gnconv_parameter_names():
-    block = GnConvModule(OUT, gnconv_cfg=dict(order=2),
-                         norm=nn.BatchNorm2d(OUT))
+    block = GnConvModule(
+        OUT, gnconv_cfg=dict(order=2), norm=nn.BatchNorm2d(OUT))
     plain = GnConv(OUT, order=2)
     assert set(plain.state_dict()) < set(block.state_dict())
     assert {k for k in block.state_dict() if k not in plain.state_dict()} == \
@@ -156,8 +171,12 @@ def test_gnconv_module_keeps_gnconv_parameter_names():
 
 
 def test_ln2d_norms_channels_everywhere():
-    neck = HorFPN(IN_CHANNELS, OUT, 5, add_extra_convs='on_input',
-                  norm_cfg=dict(type='LN2d'))
+    neck = HorFPN(
+        IN_CHANNELS,
+        OUT,
+        5,
+        add_extra_convs='on_input',
+        norm_cfg=dict(type='LN2d'))
     block = neck.fpn_convs[0]
     assert isinstance(block.norm, LayerNorm2d) and block.norm.eps == 1e-6
     # Laterals and extra convs get the same channel LayerNorm through mmcv.
@@ -165,47 +184,61 @@ def test_ln2d_norms_channels_everywhere():
     assert isinstance(neck.fpn_convs[4][0].norm, LayerNorm2d)
     assert len(neck(_inputs())) == 5
     out = block(torch.randn(2, OUT, 11, 9))
-    torch.testing.assert_close(out.mean(1), torch.zeros(2, 11, 9),
-                               atol=1e-5, rtol=0)
     torch.testing.assert_close(
-        out.var(1, unbiased=False), torch.ones(2, 11, 9), atol=1e-3,
-        rtol=0)
+        out.mean(1), torch.zeros(2, 11, 9), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        out.var(1, unbiased=False), torch.ones(2, 11, 9), atol=1e-3, rtol=0)
 
 
 def test_batch_norm_and_activation():
-    neck = HorFPN(IN_CHANNELS, OUT, 5, add_extra_convs='on_output',
-                  norm_cfg=dict(type='BN', requires_grad=True),
-                  act_cfg=dict(type='ReLU'))
+    neck = HorFPN(
+        IN_CHANNELS,
+        OUT,
+        5,
+        add_extra_convs='on_output',
+        norm_cfg=dict(type='BN', requires_grad=True),
+        act_cfg=dict(type='ReLU'))
     block = neck.fpn_convs[1]
     assert isinstance(block.norm, nn.BatchNorm2d)
     assert isinstance(block.act, nn.ReLU)
     x = torch.randn(4, OUT, 10, 7)
-    pre = F.batch_norm(gnconv(block, x), None, None, training=True,
-                       eps=block.norm.eps)
+    pre = F.batch_norm(
+        gnconv(block, x), None, None, training=True, eps=block.norm.eps)
     torch.testing.assert_close(block(x), F.relu(pre), atol=1e-5, rtol=1e-4)
     outs = neck(_inputs())
     assert all((o >= 0).all() for o in outs)
 
 
 def test_bad_gnconv_cfg():
-    with pytest.raises(ValueError, match=r"Unknown gnconv_cfg keys \['kernel_size', 'type'\]"):  # noqa
-        HorFPN(IN_CHANNELS, OUT, 4,
-               gnconv_cfg=dict(type='gngf', kernel_size=7))
+    with pytest.raises(
+            ValueError,
+            match=r"Unknown gnconv_cfg keys \['kernel_size', 'type'\]"
+    ):  # noqa
+        HorFPN(
+            IN_CHANNELS, OUT, 4, gnconv_cfg=dict(type='gngf', kernel_size=7))
     with pytest.raises(TypeError, match='gnconv_cfg must be a dict'):
         HorFPN(IN_CHANNELS, OUT, 4, gnconv_cfg='partial(gnconv, order=2)')
-    with pytest.raises(ValueError, match='divisible by 2 \\*\\* \\(order - 1\\)'):  # noqa
+    with pytest.raises(
+            ValueError, match='divisible by 2 \\*\\* \\(order - 1\\)'):  # noqa
         HorFPN(IN_CHANNELS, 12, 4, gnconv_cfg=dict(order=4))
     with pytest.raises(ValueError, match='proj_out must be True'):
         HorFPN(IN_CHANNELS, OUT, 4, gnconv_cfg=dict(proj_out=False))
     with pytest.raises(ValueError, match='dim must be even'):
-        HorFPN(IN_CHANNELS, 6, 4,
-               gnconv_cfg=dict(mixer_cfg=dict(type='GF', h=4, w=3)))
+        HorFPN(
+            IN_CHANNELS,
+            6,
+            4,
+            gnconv_cfg=dict(mixer_cfg=dict(type='GF', h=4, w=3)))
 
 
 def test_built_through_registries():
-    cfg = dict(type='HorFPN', in_channels=IN_CHANNELS, out_channels=OUT,
-               num_outs=5, add_extra_convs='on_output',
-               gnconv_cfg=dict(order=3, mixer_cfg=dict(type='GF', h=8, w=5)))
+    cfg = dict(
+        type='HorFPN',
+        in_channels=IN_CHANNELS,
+        out_channels=OUT,
+        num_outs=5,
+        add_extra_convs='on_output',
+        gnconv_cfg=dict(order=3, mixer_cfg=dict(type='GF', h=8, w=5)))
     with DefaultScope.overwrite_default_scope('mmdet'):
         neck = import_module('mmdet.registry').MODELS.build(cfg)
     assert type(neck) is HorFPN and neck.fpn_convs[0].order == 3

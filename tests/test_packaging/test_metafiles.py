@@ -39,11 +39,13 @@ def test_every_config_has_one_entry(folder):
     for model in meta['Models']:
         assert (REPO / model['Config']).is_file(), model['Config']
         assert model['In Collection'] in collections
-        assert set(model['Metadata']) >= {'Backbone', 'Drop Path',
-                                          'Learning Rate', 'Batch Size'}
+        assert set(model['Metadata']) >= {
+            'Backbone', 'Drop Path', 'Learning Rate', 'Batch Size'
+        }
         for result in model.get('Results', []):
-            assert all(isinstance(v, float) for v in
-                       result['Metrics'].values()), model['Name']
+            assert all(
+                isinstance(v, float)
+                for v in result['Metrics'].values()), model['Name']
     for collection in meta['Collections']:
         assert (REPO / collection['README']).is_file()
 
@@ -66,10 +68,12 @@ def test_readme_tables_are_generated_from_the_metafiles(monkeypatch):
         return meta
 
     monkeypatch.setattr(tables, 'load_metafile', edited)
-    stale = [p for p, text in tables.updated_readmes().items()
-             if p.read_text() != text]
-    assert sorted(p.relative_to(REPO).as_posix() for p in stale) == [
-        'README.md', 'configs/coco/README.md']
+    stale = [
+        p for p, text in tables.updated_readmes().items()
+        if p.read_text() != text
+    ]
+    assert sorted(p.relative_to(REPO).as_posix()
+                  for p in stale) == ['README.md', 'configs/coco/README.md']
 
 
 def test_mmengine_reads_configs_and_weights_through_mim():
@@ -98,11 +102,15 @@ def test_user_config_inherits_mmhornet_base(tmp_path):
               'print(cfg.model.backbone.arch, cfg.model.backbone.'
               'drop_path_rate, cfg.train_dataloader.batch_size, '
               'cfg.runner_type, cfg.optim_wrapper.paramwise_cfg.decay_rate)')
-    out = subprocess.run([sys.executable, '-c', script], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, '-c', script],
+                         cwd=tmp_path,
+                         capture_output=True,
+                         text=True,
+                         timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == [
-        'small', '0.1', '4', 'mmhornet.MMHornetRunner', '0.7']
+        'small', '0.1', '4', 'mmhornet.MMHornetRunner', '0.7'
+    ]
     # In this process mmhornet is imported, so Config reads it as well.
-    assert Config.fromfile(str(user)).model.neck.in_channels == [
-        96, 192, 384, 768]
+    assert Config.fromfile(
+        str(user)).model.neck.in_channels == [96, 192, 384, 768]

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,8 +17,13 @@ MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
 
 def _run(cmd, cwd=REPO, env=None, timeout=600):
-    proc = subprocess.run(cmd, cwd=cwd, env=env or tool_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env or tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -29,14 +33,20 @@ def test_wheel_carries_configs_and_works_installed(tmp_path):
     empty target folder, and use it from there: the stack's packages from
     this environment, mmhornet and its .mim from the wheel."""
     src = tmp_path / 'src'
-    files = subprocess.run(['git', 'ls-files', '-z'], cwd=REPO, check=True,
+    files = subprocess.run(['git', 'ls-files', '-z'],
+                           cwd=REPO,
+                           check=True,
                            capture_output=True).stdout.decode().split('\0')
     for name in filter(None, files):
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(osp.join(REPO, name), src / name)
-    code, out = _run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-                      '--no-build-isolation', '-w', str(tmp_path / 'dist'),
-                      str(src)], cwd=tmp_path)
+    code, out = _run([
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+        '--no-build-isolation', '-w',
+        str(tmp_path / 'dist'),
+        str(src)
+    ],
+                     cwd=tmp_path)
     assert code == 0, out[-3000:]
     (wheel, ) = (tmp_path / 'dist').glob('mmhornet-*.whl')
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -46,26 +56,30 @@ def test_wheel_carries_configs_and_works_installed(tmp_path):
                  'configs/coco/metafile.yml', 'tools/train.py',
                  'tools/dist_train.sh', 'model-index.yml'):
         assert f'mmhornet/.mim/{name}' in names, name
-    assert not any('__pycache__' in n or n.startswith('tests/')
-                   for n in names)
+    assert not any('__pycache__' in n or n.startswith('tests/') for n in names)
 
     site = tmp_path / 'site'
-    code, out = _run([sys.executable, '-m', 'pip', 'install', '--no-deps',
-                      '--target', str(site), str(wheel)], cwd=tmp_path)
+    code, out = _run([
+        sys.executable, '-m', 'pip', 'install', '--no-deps', '--target',
+        str(site),
+        str(wheel)
+    ],
+                     cwd=tmp_path)
     assert code == 0, out[-3000:]
-    script = (
-        'import mmhornet\n'
-        'from mmengine.hub import get_config\n'
-        'from mmengine.utils import get_installed_path\n'
-        'cfg = get_config("mmhornet::ade20k/hornet_upernet.py")\n'
-        'print("RESULT", mmhornet.__file__)\n'
-        'print("RESULT", get_installed_path("mmhornet"))\n'
-        'print("RESULT", cfg.model.backbone.arch, cfg.runner_type)\n')
+    script = ('import mmhornet\n'
+              'from mmengine.hub import get_config\n'
+              'from mmengine.utils import get_installed_path\n'
+              'cfg = get_config("mmhornet::ade20k/hornet_upernet.py")\n'
+              'print("RESULT", mmhornet.__file__)\n'
+              'print("RESULT", get_installed_path("mmhornet"))\n'
+              'print("RESULT", cfg.model.backbone.arch, cfg.runner_type)\n')
     env = dict(os.environ, PYTHONPATH=str(site))
     code, out = _run([sys.executable, '-c', script], cwd=tmp_path, env=env)
     assert code == 0, out[-3000:]
-    lines = [line[len('RESULT '):] for line in out.splitlines()
-             if line.startswith('RESULT ')]
+    lines = [
+        line[len('RESULT '):] for line in out.splitlines()
+        if line.startswith('RESULT ')
+    ]
     assert lines[0] == str(site / 'mmhornet' / '__init__.py')
     assert lines[1] == str(site / 'mmhornet')
     assert lines[2] == 'tiny-gf384 mmhornet.MMHornetRunner'
@@ -74,19 +88,22 @@ def test_wheel_carries_configs_and_works_installed(tmp_path):
 @pytest.mark.slow
 def test_mim_train_and_test_mmhornet(tmp_path):
     work_dir = tmp_path / 'work'
-    code, out = _run([MIM, 'train', 'mmhornet', TOY_CONFIG, '--work-dir',
-                      str(work_dir), '--cfg-options',
-                      'train_cfg.max_iters=4',
-                      'default_hooks.checkpoint.interval=4'])
+    code, out = _run([
+        MIM, 'train', 'mmhornet', TOY_CONFIG, '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_iters=4',
+        'default_hooks.checkpoint.interval=4'
+    ])
     assert code == 0, out[-3000:]
     assert 'Training finished successfully' in out
     # mim ran mmhornet's train.py from the installed package's .mim folder.
     assert 'mmhornet/.mim/tools/train.py' in out
-    assert torch.load(work_dir / 'toy_rank0.pth')['losses'].keys() == {
-        1, 2, 3, 4}
-    code, out = _run([MIM, 'test', 'mmhornet', TOY_CONFIG, '--checkpoint',
-                      str(work_dir / 'iter_4.pth'), '--work-dir',
-                      str(tmp_path / 'test')])
+    assert torch.load(work_dir /
+                      'toy_rank0.pth')['losses'].keys() == {1, 2, 3, 4}
+    code, out = _run([
+        MIM, 'test', 'mmhornet', TOY_CONFIG, '--checkpoint',
+        str(work_dir / 'iter_4.pth'), '--work-dir',
+        str(tmp_path / 'test')
+    ])
     assert code == 0, out[-3000:]
     assert 'mse:' in out
 
@@ -95,8 +112,11 @@ def test_mim_train_and_test_mmhornet(tmp_path):
 def test_mim_finds_mmhornet_configs_by_name(tmp_path):
     """``mim train mmhornet hornet_cascade.py`` from any folder resolves the
     config in the package; without COCO it stops at mmhornet's data check."""
-    code, out = _run([MIM, 'train', 'mmhornet', 'hornet_cascade.py',
-                      '--work-dir', str(tmp_path / 'w')], cwd=tmp_path)
+    code, out = _run([
+        MIM, 'train', 'mmhornet', 'hornet_cascade.py', '--work-dir',
+        str(tmp_path / 'w')
+    ],
+                     cwd=tmp_path)
     assert code != 0
     assert "we find the config file in codebase mmhornet" in out
     assert 'configs/coco/hornet_cascade.py' in out
@@ -109,14 +129,19 @@ def test_mim_train_host_with_a_swap_config(tmp_path):
     """``mim train mmdet MY_SWAP_CONFIG``: mmdet's own train.py with mmhornet
     from custom_imports."""
     from mmhornet.demo import generate_demo_data
-    data = generate_demo_data(str(tmp_path / 'data'), num_train=4,
-                              num_val=2, min_size=128, max_size=160,
-                              progress=False)
+    data = generate_demo_data(
+        str(tmp_path / 'data'),
+        num_train=4,
+        num_val=2,
+        min_size=128,
+        max_size=160,
+        progress=False)
     root = data['coco_root'] + '/'
     ann = root + 'annotations/instances_val.json'
     code, out = _run([
-        MIM, 'train', 'mmdet', osp.join(DATA, 'swap_retinanet_demo.py'),
-        '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+        MIM, 'train', 'mmdet',
+        osp.join(DATA, 'swap_retinanet_demo.py'), '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options',
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',

@@ -2,7 +2,6 @@
 import pytest
 
 from mmhornet.demo import generate_demo_data
-
 from .helpers import DATA, run_tool, train_cmd
 
 
@@ -37,5 +36,9 @@ def reference_batch8(tmp_path_factory):
 def small_demo_data(tmp_path_factory):
     """8 train / 4 val images of the demo scenes, COCO and ADE20K style."""
     return generate_demo_data(
-        str(tmp_path_factory.mktemp('demo')), num_train=8, num_val=4,
-        min_size=128, max_size=160, progress=False)
+        str(tmp_path_factory.mktemp('demo')),
+        num_train=8,
+        num_val=4,
+        min_size=128,
+        max_size=160,
+        progress=False)

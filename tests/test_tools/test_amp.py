@@ -6,7 +6,6 @@ from mmengine.registry import OPTIM_WRAPPERS
 from torch import nn
 
 from mmhornet.engine import CpuAmpOptimWrapper, amp_for_this_machine
-
 from .helpers import load_record, run_tool, train_cmd
 
 
@@ -46,12 +45,17 @@ def test_rejects_float16_and_loads_gpu_amp_state():
 
 
 def test_amp_config_adapted_to_the_machine(monkeypatch):
-    amp = dict(type='AmpOptimWrapper', loss_scale='dynamic', dtype='float16',
-               optimizer=dict(type='SGD', lr=0.1))
+    amp = dict(
+        type='AmpOptimWrapper',
+        loss_scale='dynamic',
+        dtype='float16',
+        optimizer=dict(type='SGD', lr=0.1))
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cpu = amp_for_this_machine(amp)
-    assert cpu == dict(type='mmhornet.CpuAmpOptimWrapper', dtype='bfloat16',
-                       optimizer=dict(type='SGD', lr=0.1))
+    assert cpu == dict(
+        type='mmhornet.CpuAmpOptimWrapper',
+        dtype='bfloat16',
+        optimizer=dict(type='SGD', lr=0.1))
     assert amp['type'] == 'AmpOptimWrapper'  # the config is not changed
     plain = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
     assert amp_for_this_machine(plain) is plain

@@ -28,17 +28,25 @@ PLAIN_SCRIPT = osp.join(DATA, 'plain_runner.py')
 #: (right after it, a checkpoint of an earlier iteration is the last one) and
 #: the iteration the resumed run starts from.
 HOSTS = {
-    'mmdet': dict(config='swap_retinanet_demo.py', root='coco_root',
-                  kill_after=5, resumes_at=4),
-    'mmseg': dict(config='swap_upernet_demo.py', root='ade_root',
-                  kill_after=6, resumes_at=4),
+    'mmdet':
+    dict(
+        config='swap_retinanet_demo.py',
+        root='coco_root',
+        kill_after=5,
+        resumes_at=4),
+    'mmseg':
+    dict(
+        config='swap_upernet_demo.py',
+        root='ade_root',
+        kill_after=6,
+        resumes_at=4),
 }
 
 
 def host_train_script(host):
     """The host's own ``tools/train.py``, as installed with it."""
-    script = Path(find_spec(host).origin).parent / '.mim' / 'tools' / (
-        'train.py')
+    script = Path(
+        find_spec(host).origin).parent / '.mim' / 'tools' / ('train.py')
     assert script.is_file(), script
     return str(script)
 
@@ -47,20 +55,31 @@ def host_cmd(host, data, work_dir, *extra, options=()):
     """``python <host>/.mim/tools/train.py SWAP_CONFIG`` on the demo data,
     ``options`` added to its ``--cfg-options``."""
     root = data[HOSTS[host]['root']] + '/'
-    options = [f'{split}_dataloader.dataset.data_root={root}'
-               for split in ('train', 'val', 'test')] + list(options)
+    options = [
+        f'{split}_dataloader.dataset.data_root={root}'
+        for split in ('train', 'val', 'test')
+    ] + list(options)
     if host == 'mmdet':
         ann = root + 'annotations/instances_val.json'
-        options += [f'val_evaluator.ann_file={ann}',
-                    f'test_evaluator.ann_file={ann}']
-    return [sys.executable, host_train_script(host),
-            osp.join(DATA, HOSTS[host]['config']), '--work-dir',
-            str(work_dir), *extra, '--cfg-options', *options]
+        options += [
+            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
+        ]
+    return [
+        sys.executable,
+        host_train_script(host),
+        osp.join(DATA, HOSTS[host]['config']), '--work-dir',
+        str(work_dir), *extra, '--cfg-options', *options
+    ]
 
 
 def run(cmd, timeout=300):
-    proc = subprocess.run(cmd, cwd=REPO, env=tool_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{cmd} exited {proc.returncode}:\n' + (
         output[-6000:])
@@ -70,9 +89,12 @@ def run(cmd, timeout=300):
 def kill_when_hanging(cmd, work_dir, timeout=240):
     """Start ``cmd`` (whose ToyRecordHook hangs at a set iteration), SIGKILL
     it once it hangs there."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=tool_env(),
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + timeout
         while not (Path(work_dir) / 'hanging0').exists():
@@ -89,7 +111,8 @@ def assert_resumed_exactly(resumed, reference, start):
     run's losses (from there on) and parameters."""
     assert resumed['start_iter'] == start
     assert sorted(resumed['losses']) == [
-        it for it in sorted(reference['losses']) if it > start]
+        it for it in sorted(reference['losses']) if it > start
+    ]
     for it, loss in resumed['losses'].items():
         assert loss == reference['losses'][it], it
     for name, param in reference['params'].items():
@@ -107,17 +130,19 @@ def test_host_train_tool_kill_and_resume(tmp_path, small_demo_data, host):
 
     work_dir = tmp_path / 'work'
     kill_when_hanging(
-        host_cmd(host, small_demo_data, work_dir, options=[
-            f'custom_hooks.0.hang_at_iter={case["kill_after"]}'
-        ]), work_dir)
+        host_cmd(
+            host,
+            small_demo_data,
+            work_dir,
+            options=[f'custom_hooks.0.hang_at_iter={case["kill_after"]}']),
+        work_dir)
     if host == 'mmseg':
         # This config runs mmhornet's runner: as if a later save without the
         # atomic backend had been killed half-way and recorded, the resume
         # must skip the truncated file.
         whole = (work_dir / 'iter_4.pth').read_bytes()
         (work_dir / 'iter_8.pth').write_bytes(whole[:len(whole) // 2])
-        (work_dir / 'last_checkpoint').write_text(str(work_dir /
-                                                      'iter_8.pth'))
+        (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_8.pth'))
     log = run(host_cmd(host, small_demo_data, work_dir, '--resume'))
     assert f'resumed epoch: {int(host == "mmdet")}, iter: ' \
         f'{case["resumes_at"]}' in log
@@ -134,11 +159,13 @@ def test_plain_runner_script_kill_and_resume(tmp_path, reference_batch4):
     its resume reads mmengine's checkpoint under torch's safe loader."""
     work_dir = tmp_path / 'work'
     kill_when_hanging([
-        sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG, str(work_dir),
-        'custom_hooks.0.hang_at_iter=25'
+        sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG,
+        str(work_dir), 'custom_hooks.0.hang_at_iter=25'
     ], work_dir)
-    log = run([sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG, str(work_dir),
-               '--resume'])
+    log = run([
+        sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG,
+        str(work_dir), '--resume'
+    ])
     assert 'resumed epoch: 0, iter: 20' in log
     assert_resumed_exactly(
         load_record(str(work_dir)), load_record(reference_batch4), 20)
@@ -155,12 +182,12 @@ class Exploit:
 
 
 @pytest.mark.slow
-def test_malicious_checkpoint_refused_on_every_path(tmp_path,
-                                                   small_demo_data):
+def test_malicious_checkpoint_refused_on_every_path(tmp_path, small_demo_data):
     marker = tmp_path / 'pwned'
     evil = tmp_path / 'evil.pth'
-    torch.save(dict(meta=dict(epoch=1, iter=4), state_dict={},
-                    extra=Exploit(marker)), evil)
+    torch.save(
+        dict(meta=dict(epoch=1, iter=4), state_dict={}, extra=Exploit(marker)),
+        evil)
 
     def work_dir(name):
         folder = tmp_path / name
@@ -172,19 +199,25 @@ def test_malicious_checkpoint_refused_on_every_path(tmp_path,
         'mmhornet tools/train.py --resume':
         train_cmd('--work-dir', work_dir('ours'), '--resume'),
         'mmhornet tools/test.py': [
-            sys.executable, 'tools/test.py', TOY_CONFIG, str(evil),
-            '--work-dir', str(tmp_path / 'test')
+            sys.executable, 'tools/test.py', TOY_CONFIG,
+            str(evil), '--work-dir',
+            str(tmp_path / 'test')
         ],
         'mmdet tools/train.py --resume':
         host_cmd('mmdet', small_demo_data, work_dir('mmdet'), '--resume'),
         'Runner.from_cfg, resume=True': [
-            sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG, work_dir('plain'),
-            '--resume'
+            sys.executable, PLAIN_SCRIPT, PLAIN_CONFIG,
+            work_dir('plain'), '--resume'
         ],
     }
     for name, cmd in paths.items():
-        proc = subprocess.run(cmd, cwd=REPO, env=tool_env(),
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            timeout=300)
         output = proc.stdout + proc.stderr
         assert proc.returncode != 0, name
         assert 'Weights only load failed' in output, (name, output[-3000:])

@@ -13,7 +13,6 @@ from mmengine.config import Config
 
 from mmhornet.analysis import classifier_flops, config_flops
 from mmhornet.models import HorNet
-
 from .helpers import DATA, REPO, tool_env
 
 DET_DEMO = 'configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py'
@@ -28,8 +27,13 @@ def host_tool(host, name):
 
 
 def run(cmd):
-    proc = subprocess.run(cmd, cwd=REPO, env=tool_env(), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -44,16 +48,20 @@ def counted_by_mmengine(report):
     """What mmengine's counter (the hosts' tools) counts of mmhornet's full
     report: all but the FFT part and the elementwise multiplies, which only
     mmhornet's analyzer counts."""
-    return sum(report.by_operator.values()) - report.fft - report.group(
-        'elementwise')
+    return sum(
+        report.by_operator.values()) - report.fft - report.group('elementwise')
 
 
 def demo_options(data, det=True):
     root = data['coco_root' if det else 'ade_root'] + '/'
-    options = [f'{split}_dataloader.dataset.data_root={root}'
-               for split in ('train', 'val', 'test')]
-    options += [f'{split}_dataloader.{key}' for split in ('train', 'val')
-                for key in ('num_workers=0', 'persistent_workers=False')]
+    options = [
+        f'{split}_dataloader.dataset.data_root={root}'
+        for split in ('train', 'val', 'test')
+    ]
+    options += [
+        f'{split}_dataloader.{key}' for split in ('train', 'val')
+        for key in ('num_workers=0', 'persistent_workers=False')
+    ]
     if det:
         ann = root + 'annotations/instances_val.json'
         options += [f'val_evaluator.ann_file={ann}']
@@ -62,14 +70,16 @@ def demo_options(data, det=True):
 
 @pytest.mark.slow
 def test_mmpretrain_get_flops_counts_the_depthwise_convs():
-    out = run([sys.executable, host_tool('mmpretrain', 'get_flops.py'),
-               'configs/imagenet/hornet-tiny_32xb128_in1k.py', '--shape',
-               '224', '224'])
+    out = run([
+        sys.executable,
+        host_tool('mmpretrain', 'get_flops.py'),
+        'configs/imagenet/hornet-tiny_32xb128_in1k.py', '--shape', '224', '224'
+    ])
     ours = classifier_flops('tiny', 'mmhornet', (224, 224), 1000)['']
     # mmpretrain prints 3 decimals of GMACs; the depthwise convs it missed
     # before were 3.6% of the total.
-    assert host_flops(out) == pytest.approx(counted_by_mmengine(ours),
-                                            rel=1e-3)
+    assert host_flops(out) == pytest.approx(
+        counted_by_mmengine(ours), rel=1e-3)
     assert ours.conv_linear > 3.96e9
 
 
@@ -84,10 +94,15 @@ def test_mmseg_get_flops_fails_for_every_config():
     for config in (str(mmseg_config),
                    'configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512'
                    '.py'):
-        proc = subprocess.run(
-            [sys.executable, host_tool('mmseg', 'get_flops.py'), config,
-             '--shape', '256', '256'], cwd=REPO, env=tool_env(),
-            capture_output=True, text=True, timeout=600)
+        proc = subprocess.run([
+            sys.executable,
+            host_tool('mmseg', 'get_flops.py'), config, '--shape', '256', '256'
+        ],
+                              cwd=REPO,
+                              env=tool_env(),
+                              capture_output=True,
+                              text=True,
+                              timeout=600)
         assert proc.returncode != 0
         assert '"input_shape" and "inputs" cannot be both set' in proc.stderr
 
@@ -96,11 +111,15 @@ def test_mmseg_get_flops_fails_for_every_config():
 def test_mmdet_get_flops_matches(small_demo_data):
     """mmdet's counter on a demo image. RPN NMS off and 50 proposals kept, so
     that its RoI heads run on as many boxes as in mmhornet's count."""
-    proposals = ['model.test_cfg.rpn.nms.iou_threshold=1.0',
-                 'model.test_cfg.rpn.max_per_img=50']
-    out = run([sys.executable, host_tool('mmdet', 'get_flops.py'), DET_DEMO,
-               '--num-images', '1', '--cfg-options',
-               *demo_options(small_demo_data), *proposals])
+    proposals = [
+        'model.test_cfg.rpn.nms.iou_threshold=1.0',
+        'model.test_cfg.rpn.max_per_img=50'
+    ]
+    out = run([
+        sys.executable,
+        host_tool('mmdet', 'get_flops.py'), DET_DEMO, '--num-images', '1',
+        '--cfg-options', *demo_options(small_demo_data), *proposals
+    ])
     cfg = Config.fromfile(DET_DEMO)
     cfg.model.test_cfg.rpn.nms.iou_threshold = 1.0
     cfg.model.test_cfg.rpn.max_per_img = 50
@@ -113,17 +132,19 @@ def test_mmdet_get_flops_matches(small_demo_data):
 @pytest.mark.slow
 def test_mmdet_browse_dataset_draws_the_demo_data(tmp_path, small_demo_data):
     out_dir = tmp_path / 'browse'
-    run([sys.executable, host_tool('mmdet', 'browse_dataset.py'), DET_DEMO,
-         '--not-show', '--output-dir', str(out_dir), '--cfg-options',
-         *demo_options(small_demo_data)])
+    run([
+        sys.executable,
+        host_tool('mmdet', 'browse_dataset.py'), DET_DEMO, '--not-show',
+        '--output-dir',
+        str(out_dir), '--cfg-options', *demo_options(small_demo_data)
+    ])
     pictures = sorted(out_dir.rglob('*.jpg'))
     assert len(pictures) == 8
     assert all(p.stat().st_size > 1000 for p in pictures)
 
 
 @pytest.mark.slow
-def test_mmseg_browse_dataset_fails_for_any_dataset(tmp_path,
-                                                    small_demo_data):
+def test_mmseg_browse_dataset_fails_for_any_dataset(tmp_path, small_demo_data):
     """mmseg 1.2.2's browse_dataset.py draws labels with cv2.rectangle on
     ``np.zeros_like`` of a permuted (non-contiguous) image, which OpenCV
     (4.12 and 5.0 alike) refuses: it fails on a config of mmseg's pieces
@@ -131,12 +152,18 @@ def test_mmseg_browse_dataset_fails_for_any_dataset(tmp_path,
     segmentation pictures with mmseg's visualizer from contiguous images."""
     root = small_demo_data['ade_root'] + '/'
     for config in (osp.join(DATA, 'seg_dataset_demo.py'), SEG_DEMO):
-        proc = subprocess.run(
-            [sys.executable, host_tool('mmseg', 'browse_dataset.py'), config,
-             '--not-show', '--output-dir', str(tmp_path / 'browse'),
-             '--cfg-options', f'train_dataloader.dataset.data_root={root}'],
-            cwd=REPO, env=tool_env(), capture_output=True, text=True,
-            timeout=600)
+        proc = subprocess.run([
+            sys.executable,
+            host_tool('mmseg', 'browse_dataset.py'), config, '--not-show',
+            '--output-dir',
+            str(tmp_path / 'browse'), '--cfg-options',
+            f'train_dataloader.dataset.data_root={root}'
+        ],
+                              cwd=REPO,
+                              env=tool_env(),
+                              capture_output=True,
+                              text=True,
+                              timeout=600)
         assert proc.returncode != 0, config
         assert 'Layout of the output array img is incompatible' in \
             proc.stderr, proc.stderr[-2000:]
@@ -145,11 +172,15 @@ def test_mmseg_browse_dataset_fails_for_any_dataset(tmp_path,
 def test_traced_hornet_saves_and_reloads(tmp_path):
     """Recorded with gradients on, as jit.trace does by default: plain ops
     only, so the trace saves, reloads and computes what the model does."""
-    model = HorNet(dict(base_dim=16, depths=[1, 1, 1, 1], orders=[2, 3, 4, 5],
-                        dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-                        [dict(type='GF', h=4, w=3)] * 2),
-                   out_indices=(0, 1, 2, 3),
-                   gap_before_final_norm=False).eval()
+    model = HorNet(
+        dict(
+            base_dim=16,
+            depths=[1, 1, 1, 1],
+            orders=[2, 3, 4, 5],
+            dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+            [dict(type='GF', h=4, w=3)] * 2),
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False).eval()
     x = torch.randn(1, 3, 64, 64)
     traced = torch.jit.trace(model, x)
     path = tmp_path / 'hornet.pt'

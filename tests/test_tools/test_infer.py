@@ -9,7 +9,6 @@ import torch
 from mmengine.config import Config
 
 from mmhornet.analysis import build_from_config
-
 from .helpers import load_tool
 
 CONFIGS = {
@@ -31,8 +30,10 @@ def checkpoints(tmp_path_factory):
         meta = cfg.train_dataloader.dataset.get('metainfo') or dict(
             classes=[f'class{i}' for i in range(1000)])
         path = str(folder / f'{host}.pth')
-        torch.save(dict(state_dict=model.state_dict(),
-                        meta=dict(dataset_meta=dict(meta))), path)
+        torch.save(
+            dict(
+                state_dict=model.state_dict(),
+                meta=dict(dataset_meta=dict(meta))), path)
         paths[host] = path
     return paths
 
@@ -47,15 +48,17 @@ def test_mmdet_apis(tmp_path, checkpoints, small_demo_data):
     from mmdet.apis import DetInferencer, inference_detector, init_detector
     img = image(small_demo_data, 'mmdet')
     result = DetInferencer(
-        model=CONFIGS['mmdet'], weights=checkpoints['mmdet'], device='cpu',
-        show_progress=False)(img, out_dir=str(tmp_path), pred_score_thr=0.)
+        model=CONFIGS['mmdet'],
+        weights=checkpoints['mmdet'],
+        device='cpu',
+        show_progress=False)(
+            img, out_dir=str(tmp_path), pred_score_thr=0.)
     (pred, ) = result['predictions']
     assert len(pred['labels']) == len(pred['scores']) == len(pred['bboxes'])
     assert len(pred['labels']) > 0 and 'masks' in pred
     assert (tmp_path / 'vis' / osp.basename(img)).stat().st_size > 1000
 
-    model = init_detector(CONFIGS['mmdet'], checkpoints['mmdet'],
-                          device='cpu')
+    model = init_detector(CONFIGS['mmdet'], checkpoints['mmdet'], device='cpu')
     assert model.dataset_meta['classes'][0] == 'disk'
     sample = inference_detector(model, img)
     assert sample.pred_instances.masks.shape[-2:] == sample.ori_shape
@@ -66,8 +69,8 @@ def test_mmseg_apis(tmp_path, checkpoints, small_demo_data):
     from mmseg.apis import MMSegInferencer, inference_model, init_model
     img = image(small_demo_data, 'mmseg')
     result = MMSegInferencer(
-        model=CONFIGS['mmseg'], weights=checkpoints['mmseg'],
-        device='cpu')(img, out_dir=str(tmp_path))
+        model=CONFIGS['mmseg'], weights=checkpoints['mmseg'], device='cpu')(
+            img, out_dir=str(tmp_path))
     assert result['predictions'].ndim == 2
     assert result['predictions'].max() < 7
     assert (tmp_path / 'vis' / osp.basename(img)).stat().st_size > 1000
@@ -87,15 +90,19 @@ def test_mmpretrain_apis(tmp_path, checkpoints, small_demo_data):
     init_default_scope('mmpretrain')
     img = image(small_demo_data, 'mmseg')
     (result, ) = ImageClassificationInferencer(
-        model=CONFIGS['mmpretrain'], pretrained=checkpoints['mmpretrain'],
-        device='cpu')(img, show_dir=str(tmp_path))
+        model=CONFIGS['mmpretrain'],
+        pretrained=checkpoints['mmpretrain'],
+        device='cpu')(
+            img, show_dir=str(tmp_path))
     assert 0 <= result['pred_label'] < 1000
     assert len(result['pred_scores']) == 1000
     (picture, ) = tmp_path.iterdir()
     assert picture.stat().st_size > 1000
 
-    model = get_model(CONFIGS['mmpretrain'],
-                      pretrained=checkpoints['mmpretrain'], device='cpu')
+    model = get_model(
+        CONFIGS['mmpretrain'],
+        pretrained=checkpoints['mmpretrain'],
+        device='cpu')
     assert type(model.backbone).__name__ == 'HorNet'
 
 
@@ -103,8 +110,10 @@ def test_mmpretrain_apis(tmp_path, checkpoints, small_demo_data):
 @pytest.mark.parametrize('host', sorted(CONFIGS))
 def test_infer_tool(tmp_path, checkpoints, small_demo_data, host, capsys):
     folder = osp.dirname(image(small_demo_data, host))
-    load_tool('infer').main([folder, CONFIGS[host], '--weights',
-                             checkpoints[host], '--out-dir', str(tmp_path)])
+    load_tool('infer').main([
+        folder, CONFIGS[host], '--weights', checkpoints[host], '--out-dir',
+        str(tmp_path)
+    ])
     assert f'{host}: 4 image(s)' in capsys.readouterr().out
     pictures = sorted((tmp_path / 'vis').iterdir())
     assert len(pictures) == 4

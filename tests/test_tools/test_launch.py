@@ -23,9 +23,8 @@ from torch import nn
 from mmhornet.engine import (CpuDistributedDataParallel, cpu_wrapper_cfg,
                              teardown_distributed)
 from mmhornet.engine.dist import _expand_slurm_tasks_per_node, _slurm_env
-
-from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record,
-                      run_tool, tool_env)
+from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record, run_tool,
+                      tool_env)
 
 SLURM_ENV = '/tmp/mmhornet-slurm/env'
 #: What a rank that died at exit leaves on stderr: libstdc++'s terminate
@@ -175,23 +174,33 @@ def test_slurm_train_and_test_on_cpu(tmp_path, reference_batch8):
 
 def _launch_commands(launcher, work_dir):
     """Train and test commands of a short 2-rank toy run, and their env."""
-    short = ['--cfg-options', 'train_cfg.max_iters=4',
-             'default_hooks.checkpoint.interval=4']
+    short = [
+        '--cfg-options', 'train_cfg.max_iters=4',
+        'default_hooks.checkpoint.interval=4'
+    ]
     ckpt = osp.join(work_dir, 'iter_4.pth')
     if launcher == 'torchrun':
-        return ([['tools/dist_train.sh', TOY_CONFIG, '2', '--work-dir',
-                  work_dir, *short],
-                 ['tools/dist_test.sh', TOY_CONFIG, ckpt, '2', '--work-dir',
-                  work_dir + '_test']], 'PORT', {})
+        return ([[
+            'tools/dist_train.sh', TOY_CONFIG, '2', '--work-dir', work_dir,
+            *short
+        ],
+                 [
+                     'tools/dist_test.sh', TOY_CONFIG, ckpt, '2', '--work-dir',
+                     work_dir + '_test'
+                 ]], 'PORT', {})
     env = dict(GPUS=2, GPUS_PER_NODE=0, CPUS_PER_TASK=1)
     conf = slurm_conf()
     if conf:
         env['SLURM_CONF'] = conf
-    return ([['timeout', '170', 'tools/slurm_train.sh', 'debug',
-              'mmhornet-test', TOY_CONFIG, work_dir, *short],
-             ['timeout', '170', 'tools/slurm_test.sh', 'debug',
-              'mmhornet-test', TOY_CONFIG, ckpt, '--work-dir',
-              work_dir + '_test']], 'MASTER_PORT', env)
+    return ([[
+        'timeout', '170', 'tools/slurm_train.sh', 'debug', 'mmhornet-test',
+        TOY_CONFIG, work_dir, *short
+    ],
+             [
+                 'timeout', '170', 'tools/slurm_test.sh', 'debug',
+                 'mmhornet-test', TOY_CONFIG, ckpt, '--work-dir',
+                 work_dir + '_test'
+             ]], 'MASTER_PORT', env)
 
 
 @pytest.mark.slow
@@ -211,8 +220,8 @@ def test_repeated_launches_exit_cleanly(tmp_path, launcher):
 def _two_ranks(script, timeout=60, **env):
     """Start ``script`` as ranks 0 and 1 of a gloo job; return the finished
     processes and the seconds until both had exited."""
-    base = dict(MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port(),
-                WORLD_SIZE=2, **env)
+    base = dict(
+        MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port(), WORLD_SIZE=2, **env)
     start = time.monotonic()
     procs = [
         subprocess.Popen([sys.executable, script],
@@ -321,15 +330,15 @@ def test_slurm_env(monkeypatch, tmp_path):
 
 
 def test_cpu_model_wrapper_config():
-    assert cpu_wrapper_cfg(None, find_unused_parameters=True) == dict(
-        type='mmhornet.CpuDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=True)
+    assert cpu_wrapper_cfg(
+        None, find_unused_parameters=True) == dict(
+            type='mmhornet.CpuDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=True)
     mmengine_ddp = dict(
         type='MMDistributedDataParallel', detect_anomalous_params=1)
     assert cpu_wrapper_cfg(mmengine_ddp) == dict(
-        type='mmhornet.CpuDistributedDataParallel',
-        detect_anomalous_params=1)
+        type='mmhornet.CpuDistributedDataParallel', detect_anomalous_params=1)
     assert mmengine_ddp['type'] == 'MMDistributedDataParallel'
     assert cpu_wrapper_cfg(dict(type='MyWrapper')) == dict(type='MyWrapper')
 

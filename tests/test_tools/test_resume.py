@@ -19,7 +19,6 @@ from mmengine.runner import Runner
 from mmhornet.checkpoint import (AtomicLocalBackend,
                                  find_last_complete_checkpoint,
                                  is_checkpoint_file, register_safe_globals)
-
 from .helpers import (REPO, TOY_CONFIG, load_record, run_tool, tool_env,
                       train_cmd)
 
@@ -130,17 +129,17 @@ def test_find_last_complete_checkpoint_skips_partial_files(tmp_path):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_10.pth'))
     # mmengine's record is trusted when it names a whole checkpoint.
     assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
-                                                        'iter_10.pth')
+                                                               'iter_10.pth')
     # A save killed half-way: the record names a truncated file.
     good = (tmp_path / 'iter_20.pth').read_bytes()
     (tmp_path / 'iter_30.pth').write_bytes(good[:len(good) // 2])
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_30.pth'))
     assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
-                                                        'iter_20.pth')
+                                                               'iter_20.pth')
     # The record itself truncated to nothing.
     (tmp_path / 'last_checkpoint').write_text('')
     assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
-                                                        'iter_20.pth')
+                                                               'iter_20.pth')
 
 
 def test_atomic_backend_is_what_the_config_names(tmp_path):
@@ -203,7 +202,7 @@ def test_atomic_backend_killed_save_never_shows_the_name(tmp_path):
     leftovers = [p.name for p in tmp_path.glob('iter_20.pth.*.tmp')]
     assert len(leftovers) == 1
     assert find_last_complete_checkpoint(str(tmp_path)) == str(tmp_path /
-                                                        'iter_10.pth')
+                                                               'iter_10.pth')
 
 
 @pytest.mark.slow

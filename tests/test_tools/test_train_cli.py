@@ -157,11 +157,10 @@ def test_test_tool_show_needs_visualization_hook(test_tool, toy_on_path,
     assert "--show/--show-dir need a host config with default_hooks." in err
 
 
-def test_missing_data_root_stops_before_training(train_tool, capsys,
-                                                 tmp_path):
-    config = osp.join(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))), 'configs', 'demo',
-        'cascade-mask-rcnn_hornet-demo_horfpn_demo.py')
+def test_missing_data_root_stops_before_training(train_tool, capsys, tmp_path):
+    config = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'configs', 'demo', 'cascade-mask-rcnn_hornet-demo_horfpn_demo.py')
     err = exit_message(
         capsys, train_tool.main, config, '--work-dir', str(tmp_path),
         '--cfg-options',

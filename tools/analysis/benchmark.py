@@ -53,60 +53,105 @@ IMPLS = ('mmhornet', 'mmpretrain')
 TOLERANCE = 1e-5
 # Small archs for smoke tests: a 7x7 one and a GF one.
 TINY_ARCHS = {
-    'tiny-dw-smoke': dict(
-        base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
+    'tiny-dw-smoke':
+    dict(
+        base_dim=8,
+        depths=[1, 1, 2, 1],
+        orders=[2, 3, 4, 5],
         dw_cfg=[dict(type='DW', kernel_size=7)] * 4),
-    'tiny-gf-smoke': dict(
-        base_dim=8, depths=[1, 1, 2, 1], orders=[2, 3, 4, 5],
+    'tiny-gf-smoke':
+    dict(
+        base_dim=8,
+        depths=[1, 1, 2, 1],
+        orders=[2, 3, 4, 5],
         dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-        [dict(type='GF', h=4, w=3), dict(type='GF', h=2, w=2)]),
+        [dict(type='GF', h=4, w=3),
+         dict(type='GF', h=2, w=2)]),
 }
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--archs', nargs='+', default=['tiny', 'tiny-gf'],
+        '--archs',
+        nargs='+',
+        default=['tiny', 'tiny-gf'],
         help='preset names (tiny, t-gf, small, ...) or JSON arch dicts '
         '(default: tiny tiny-gf)')
-    parser.add_argument('--tiny', action='store_true',
-                        help='use two small smoke-test archs (DW and GF) '
-                        'instead of --archs')
-    parser.add_argument('--batch', type=int, nargs='+', default=[4, 8],
-                        help='images per train / infer step; one case per '
-                        'value (default 4 8)')
-    parser.add_argument('--size', type=int, nargs='+', default=[224],
-                        help='train / infer input H [W] (default 224)')
-    parser.add_argument('--modes', nargs='+', default=['train', 'infer'],
-                        choices=['train', 'infer'],
-                        help='classification-size cases (default both)')
-    parser.add_argument('--det-size', type=int, nargs=2, default=[800, 1216],
-                        metavar=('H', 'W'),
-                        help='detection inference input (default 800 1216)')
+    parser.add_argument(
+        '--tiny',
+        action='store_true',
+        help='use two small smoke-test archs (DW and GF) '
+        'instead of --archs')
+    parser.add_argument(
+        '--batch',
+        type=int,
+        nargs='+',
+        default=[4, 8],
+        help='images per train / infer step; one case per '
+        'value (default 4 8)')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs='+',
+        default=[224],
+        help='train / infer input H [W] (default 224)')
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        default=['train', 'infer'],
+        choices=['train', 'infer'],
+        help='classification-size cases (default both)')
+    parser.add_argument(
+        '--det-size',
+        type=int,
+        nargs=2,
+        default=[800, 1216],
+        metavar=('H', 'W'),
+        help='detection inference input (default 800 1216)')
     parser.add_argument('--det-batch', type=int, default=1)
-    parser.add_argument('--det-archs', nargs='+', default=None,
-                        help='archs for the detection case (default: '
-                        'the first of --archs)')
-    parser.add_argument('--no-det', action='store_true',
-                        help='skip the detection-size case')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='timed rounds per case (default 5)')
-    parser.add_argument('--warmup', type=int, default=1,
-                        help='untimed rounds first (default 1)')
-    parser.add_argument('--settle', type=int, default=1,
-                        help='untimed steps of the same model right before '
-                        'each timed one (default 1): each timing then '
-                        'starts from that model\'s own allocator state, as '
-                        'in a training loop, not from the other model\'s')
+    parser.add_argument(
+        '--det-archs',
+        nargs='+',
+        default=None,
+        help='archs for the detection case (default: '
+        'the first of --archs)')
+    parser.add_argument(
+        '--no-det', action='store_true', help='skip the detection-size case')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=5,
+        help='timed rounds per case (default 5)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=1,
+        help='untimed rounds first (default 1)')
+    parser.add_argument(
+        '--settle',
+        type=int,
+        default=1,
+        help='untimed steps of the same model right before '
+        'each timed one (default 1): each timing then '
+        'starts from that model\'s own allocator state, as '
+        'in a training loop, not from the other model\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    parser.add_argument('--amp', action='store_true',
-                        help='autocast: bf16 on CPU, --amp-dtype on CUDA')
-    parser.add_argument('--amp-dtype', default='fp16',
-                        choices=['fp16', 'bf16'],
-                        help='CUDA autocast dtype (default fp16, with a '
-                        'GradScaler for training)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (default: torch default)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='autocast: bf16 on CPU, --amp-dtype on CUDA')
+    parser.add_argument(
+        '--amp-dtype',
+        default='fp16',
+        choices=['fp16', 'bf16'],
+        help='CUDA autocast dtype (default fp16, with a '
+        'GradScaler for training)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch.set_num_threads (default: torch default)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='write all results here')
     args = parser.parse_args(argv)
@@ -255,8 +300,10 @@ class StepTimer:
         self.optimizer_step()
         sync()
         end = time.perf_counter()
-        return {'train': (end - start) * 1e3,
-                'fwd+bwd': (middle - start) * 1e3}
+        return {
+            'train': (end - start) * 1e3,
+            'fwd+bwd': (middle - start) * 1e3
+        }
 
     def memory(self):
         """Saved-for-backward bytes (CPU train), else None."""
@@ -274,8 +321,13 @@ def summarize(times):
         q1, _, q3 = statistics.quantiles(times, n=4, method='inclusive')
     else:
         q1 = q3 = times[0]
-    return dict(median=statistics.median(times), p25=q1, p75=q3,
-                min=times[0], max=times[-1], times=times)
+    return dict(
+        median=statistics.median(times),
+        p25=q1,
+        p75=q3,
+        min=times[0],
+        max=times[-1],
+        times=times)
 
 
 def run_case(case, args, device, amp_dtype, logger):
@@ -310,8 +362,10 @@ def run_case(case, args, device, amp_dtype, logger):
                 if device.type == 'cuda':
                     peak[impl] = max(peak[impl],
                                      torch.cuda.max_memory_allocated(device))
-    memory = {impl: peak[impl] if device.type == 'cuda'
-              else runners[impl].memory() for impl in IMPLS}
+    memory = {
+        impl: peak[impl] if device.type == 'cuda' else runners[impl].memory()
+        for impl in IMPLS
+    }
     rows = []
     for phase in phases:
         # Case names end with the mode: '... train' -> '... fwd+bwd'.
@@ -319,20 +373,31 @@ def run_case(case, args, device, amp_dtype, logger):
         pair = []
         for impl in IMPLS:
             stats = summarize(times[impl, phase])
-            pair.append(dict(
-                case=name, arch=case['arch_name'], mode=phase, impl=impl,
-                batch=case['batch'], shape=list(case['shape']),
-                agree_rel_err=err, agree=err < TOLERANCE,
-                images_per_s=case['batch'] * 1e3 / stats['median'],
-                memory_bytes=memory[impl], **{f'{k}_ms': v
-                                              for k, v in stats.items()}))
+            pair.append(
+                dict(
+                    case=name,
+                    arch=case['arch_name'],
+                    mode=phase,
+                    impl=impl,
+                    batch=case['batch'],
+                    shape=list(case['shape']),
+                    agree_rel_err=err,
+                    agree=err < TOLERANCE,
+                    images_per_s=case['batch'] * 1e3 / stats['median'],
+                    memory_bytes=memory[impl],
+                    **{
+                        f'{k}_ms': v
+                        for k, v in stats.items()
+                    }))
         pair[0]['speedup_vs_mmpretrain'] = \
             pair[1]['median_ms'] / pair[0]['median_ms']
         # Per round, the two steps ran back to back: their ratio cancels
         # the machine's slower drifts, which a ratio of medians keeps.
         ratios = summarize([
-            ref / ours for ours, ref in zip(times['mmhornet', phase],
-                                            times['mmpretrain', phase])])
+            ref / ours
+            for ours, ref in zip(times['mmhornet', phase], times['mmpretrain',
+                                                                 phase])
+        ])
         pair[0]['paired_speedup'] = dict(
             median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
         rows.extend(pair)
@@ -347,30 +412,42 @@ def make_cases(args):
         archs = []
         for i, text in enumerate(args.archs):
             arch = parse_arch(text)
-            archs.append((arch if isinstance(arch, str) else f'custom-{i}',
-                          arch))
+            archs.append(
+                (arch if isinstance(arch, str) else f'custom-{i}', arch))
     size = tuple(args.size * 2 if len(args.size) == 1 else args.size)
     cls_kwargs = dict(out_indices=(3, ), gap_before_final_norm=True)
     cases = []
     for name, arch in archs:
         for batch in args.batch:
             for mode in args.modes:
-                cases.append(dict(
-                    name=f'{arch_label(name)} {size[0]}x{size[1]} '
-                    f'b{batch} {mode}', arch=arch, arch_name=name,
-                    mode=mode, batch=batch, shape=size, kwargs=cls_kwargs))
+                cases.append(
+                    dict(
+                        name=f'{arch_label(name)} {size[0]}x{size[1]} '
+                        f'b{batch} {mode}',
+                        arch=arch,
+                        arch_name=name,
+                        mode=mode,
+                        batch=batch,
+                        shape=size,
+                        kwargs=cls_kwargs))
     if not args.no_det:
         det_names = args.det_archs or [archs[0][0]]
         lookup = dict(archs)
         for name in det_names:
             arch = lookup.get(name, parse_arch(name))
             h, w = args.det_size
-            cases.append(dict(
-                name=f'{arch_label(name)} det {h}x{w} b{args.det_batch} '
-                'infer', arch=arch, arch_name=name, mode='infer',
-                batch=args.det_batch, shape=(h, w),
-                kwargs=dict(out_indices=(0, 1, 2, 3),
-                            gap_before_final_norm=False)))
+            cases.append(
+                dict(
+                    name=f'{arch_label(name)} det {h}x{w} b{args.det_batch} '
+                    'infer',
+                    arch=arch,
+                    arch_name=name,
+                    mode='infer',
+                    batch=args.det_batch,
+                    shape=(h, w),
+                    kwargs=dict(
+                        out_indices=(0, 1, 2, 3),
+                        gap_before_final_norm=False)))
     return cases
 
 
@@ -414,11 +491,15 @@ def main(argv=None):
         amp_dtype = torch.bfloat16 if device.type == 'cpu' or \
             args.amp_dtype == 'bf16' else torch.float16
     env = dict(
-        torch=torch.__version__, device=str(device),
+        torch=torch.__version__,
+        device=str(device),
         device_name=torch.cuda.get_device_name(device)
         if device.type == 'cuda' else platform.processor() or 'cpu',
-        threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
-        amp=str(amp_dtype), repeats=args.repeats, warmup=args.warmup,
+        threads=torch.get_num_threads(),
+        cpu_count=os.cpu_count(),
+        amp=str(amp_dtype),
+        repeats=args.repeats,
+        warmup=args.warmup,
         settle=args.settle,
         loadavg_start=os.getloadavg())
     logger.info(f'benchmark settings: {env}')
@@ -456,8 +537,15 @@ def main(argv=None):
     all_agree = all(row['agree'] for row in rows)
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(env=env, all_agree=all_agree, tolerance=TOLERANCE,
-                           memory=memory_note, rows=rows), f, indent=2)
+            json.dump(
+                dict(
+                    env=env,
+                    all_agree=all_agree,
+                    tolerance=TOLERANCE,
+                    memory=memory_note,
+                    rows=rows),
+                f,
+                indent=2)
     if not all_agree:
         logger.error('mmhornet and mmpretrain outputs disagree (see above)')
         return 1

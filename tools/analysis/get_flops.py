@@ -28,23 +28,39 @@ from mmhornet.models.backbones.hornet import ARCH_ALIASES
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', nargs='?',
-                        help='mmdet / mmseg / mmpretrain config file')
-    parser.add_argument('--arch', help='count a bare HorNet classifier of '
-                        "this arch (e.g. 'tiny', 't-gf') instead of a config")
-    parser.add_argument('--shape', type=int, nargs='+', default=None,
-                        help='input H [W] (default: 224 for --arch and '
-                        'mmpretrain configs, 800 1216 for mmdet, 512 for '
-                        'mmseg)')
-    parser.add_argument('--num-classes', type=int, default=1000,
-                        help='classes of the --arch head (default 1000)')
-    parser.add_argument('--compare-mmpretrain', action='store_true',
-                        help="with --arch: count mmpretrain's HorNet too")
-    parser.add_argument('--scope', default=None,
-                        help="host scope (default: the config's "
-                        'default_scope)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, xxx=yyy')
+    parser.add_argument(
+        'config', nargs='?', help='mmdet / mmseg / mmpretrain config file')
+    parser.add_argument(
+        '--arch',
+        help='count a bare HorNet classifier of '
+        "this arch (e.g. 'tiny', 't-gf') instead of a config")
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=None,
+        help='input H [W] (default: 224 for --arch and '
+        'mmpretrain configs, 800 1216 for mmdet, 512 for '
+        'mmseg)')
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        default=1000,
+        help='classes of the --arch head (default 1000)')
+    parser.add_argument(
+        '--compare-mmpretrain',
+        action='store_true',
+        help="with --arch: count mmpretrain's HorNet too")
+    parser.add_argument(
+        '--scope',
+        default=None,
+        help="host scope (default: the config's "
+        'default_scope)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, xxx=yyy')
     parser.add_argument('--json', help='also write the counts to this file')
     args = parser.parse_args()
     if (args.config is None) == (args.arch is None):
@@ -67,11 +83,11 @@ def main():
     results = {}
     if args.arch is not None:
         shape = _shape(args, None)
-        impls = ['mmhornet'] + (['mmpretrain']
-                                if args.compare_mmpretrain else [])
+        impls = ['mmhornet'
+                 ] + (['mmpretrain'] if args.compare_mmpretrain else [])
         for impl in impls:
-            results[impl] = classifier_flops(
-                args.arch, impl, shape, args.num_classes)
+            results[impl] = classifier_flops(args.arch, impl, shape,
+                                             args.num_classes)
         name = ARCH_ALIASES.get(args.arch.lower(), args.arch.lower())
         paper = PAPER_GFLOPS.get(name) if shape == (224, 224) \
             and args.num_classes == 1000 else None
@@ -116,11 +132,16 @@ def main():
     logger.info('\n' + '\n'.join(lines))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({
-                impl: {k or 'model': r.to_dict()
-                       for k, r in reports.items()}
-                for impl, reports in results.items()
-            }, f, indent=2)
+            json.dump(
+                {
+                    impl: {
+                        k or 'model': r.to_dict()
+                        for k, r in reports.items()
+                    }
+                    for impl, reports in results.items()
+                },
+                f,
+                indent=2)
 
 
 if __name__ == '__main__':

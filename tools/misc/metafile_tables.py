@@ -23,8 +23,8 @@ FOLDERS = ('coco', 'ade20k', 'imagenet')
 
 def load_metafile(folder: str) -> dict:
     """``configs/<folder>/metafile.yml`` as a dict."""
-    return yaml.safe_load((ROOT / 'configs' / folder / 'metafile.yml')
-                          .read_text())
+    return yaml.safe_load(
+        (ROOT / 'configs' / folder / 'metafile.yml').read_text())
 
 
 def _metrics(model: dict) -> dict:
@@ -58,23 +58,20 @@ COLUMNS = {
              ('epochs', lambda m: str(m['Metadata']['Epochs'])),
              ('box AP', lambda m: str(_metrics(m).get('box AP', '-'))),
              ('mask AP', lambda m: str(_metrics(m).get('mask AP', '-')))],
-    'ade20k': [('config', _config),
-               ('backbone', lambda m: m['Metadata']['Backbone']),
-               ('head', lambda m: m['Metadata']['Decode Head']),
-               ('crop', lambda m: 'x'.join(
-                   map(str, m['Metadata']['Crop Size']))),
-               ('mIoU', lambda m: str(_metrics(m).get('mIoU', '-'))),
-               ('mIoU (ms+flip)',
-                lambda m: str(_metrics(m).get('mIoU(ms+flip)', '-')))],
-    'imagenet': [('config', _config),
-                 ('backbone', lambda m: m['Metadata']['Backbone']),
-                 ('top-1 (paper)',
-                  lambda m: str(_metrics(m).get('Top 1 Accuracy', '-'))),
-                 ('top-1 (the weights)', lambda m: str(
-                     m['Metadata'].get('Weights Top 1 Accuracy', '-')))],
+    'ade20k':
+    [('config', _config), ('backbone', lambda m: m['Metadata']['Backbone']),
+     ('head', lambda m: m['Metadata']['Decode Head']),
+     ('crop', lambda m: 'x'.join(map(str, m['Metadata']['Crop Size']))),
+     ('mIoU', lambda m: str(_metrics(m).get('mIoU', '-'))),
+     ('mIoU (ms+flip)', lambda m: str(_metrics(m).get('mIoU(ms+flip)', '-')))],
+    'imagenet':
+    [('config', _config), ('backbone', lambda m: m['Metadata']['Backbone']),
+     ('top-1 (paper)', lambda m: str(_metrics(m).get('Top 1 Accuracy', '-'))),
+     ('top-1 (the weights)',
+      lambda m: str(m['Metadata'].get('Weights Top 1 Accuracy', '-')))],
 }
-TAIL = [('params', lambda m: _number(m['Metadata'].get('Parameters'), 1e6,
-                                     'M')),
+TAIL = [('params',
+         lambda m: _number(m['Metadata'].get('Parameters'), 1e6, 'M')),
         ('FLOPs', lambda m: _number(m['Metadata'].get('FLOPs'), 1e9, 'G')),
         ('weights', _weights)]
 
@@ -82,11 +79,12 @@ TAIL = [('params', lambda m: _number(m['Metadata'].get('Parameters'), 1e6,
 def table(folder: str, prefix: str = '') -> str:
     """The markdown table of one folder; config links get ``prefix``."""
     columns = COLUMNS[folder] + TAIL
-    rows = ['| ' + ' | '.join(name for name, _ in columns) + ' |',
-            '|' + '|'.join('---' if i == 0 else '---:'
-                           if name not in ('backbone', 'neck', 'head')
-                           else '---' for i, (name, _) in
-                           enumerate(columns)) + '|']
+    rows = [
+        '| ' + ' | '.join(name for name, _ in columns) + ' |',
+        '|' + '|'.join('---' if i == 0 else '---:' if name not in
+                       ('backbone', 'neck', 'head') else '---'
+                       for i, (name, _) in enumerate(columns)) + '|'
+    ]
     for model in load_metafile(folder)['Models']:
         cells = [fn(model) for _, fn in columns]
         cells[0] = cells[0].replace('](', f']({prefix}', 1)
@@ -95,13 +93,13 @@ def table(folder: str, prefix: str = '') -> str:
 
 
 def _replace(text: str, name: str, body: str) -> str:
-    pattern = re.compile(rf'(<!-- results:{name} -->\n)(?:.*?\n)?(<!-- '
-                         rf'/results:{name} -->)', re.S)
+    pattern = re.compile(
+        rf'(<!-- results:{name} -->\n)(?:.*?\n)?(<!-- '
+        rf'/results:{name} -->)', re.S)
     if not pattern.search(text):
         raise ValueError(f'no <!-- results:{name} --> ... <!-- '
                          f'/results:{name} --> block')
-    return pattern.sub(lambda m: m.group(1) + body + '\n' + m.group(2),
-                       text)
+    return pattern.sub(lambda m: m.group(1) + body + '\n' + m.group(2), text)
 
 
 def updated_readmes() -> dict:
@@ -128,11 +126,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description='README results tables from configs/*/metafile.yml')
     group = parser.add_mutually_exclusive_group()
-    group.add_argument('--write', action='store_true',
-                       help='update the README files in place')
-    group.add_argument('--check', action='store_true',
-                       help='exit 1 if a README table differs from the '
-                       'metafiles')
+    group.add_argument(
+        '--write',
+        action='store_true',
+        help='update the README files in place')
+    group.add_argument(
+        '--check',
+        action='store_true',
+        help='exit 1 if a README table differs from the '
+        'metafiles')
     args = parser.parse_args(argv)
     readmes = updated_readmes()
     if args.write:
@@ -140,8 +142,10 @@ def main(argv=None) -> int:
             path.write_text(text)
         return 0
     if args.check:
-        stale = [str(p.relative_to(ROOT)) for p, t in readmes.items()
-                 if p.read_text() != t]
+        stale = [
+            str(p.relative_to(ROOT)) for p, t in readmes.items()
+            if p.read_text() != t
+        ]
         if stale:
             sys.stderr.write('stale results tables (run tools/misc/'
                              f'metafile_tables.py --write): {stale}\n')

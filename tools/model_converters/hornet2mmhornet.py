@@ -24,13 +24,18 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='source checkpoint (path or URL)')
     parser.add_argument('dst', help='output path')
-    parser.add_argument('--ema', action='store_true',
-                        help="take an official checkpoint's 'model_ema'")
-    parser.add_argument('--prefix', default=None,
-                        help="key prefix of the backbone in SRC (default: "
-                        "'backbone.' when present)")
     parser.add_argument(
-        '--trust-source', action='store_true',
+        '--ema',
+        action='store_true',
+        help="take an official checkpoint's 'model_ema'")
+    parser.add_argument(
+        '--prefix',
+        default=None,
+        help="key prefix of the backbone in SRC (default: "
+        "'backbone.' when present)")
+    parser.add_argument(
+        '--trust-source',
+        action='store_true',
         help='load SRC with the unsafe pickle loader (weights_only=False). '
         'Only for files you trust: unpickling runs arbitrary code.')
     return parser.parse_args()
@@ -52,9 +57,10 @@ def main():
         out['head.fc.weight'] = state_dict['head.weight']
         out['head.fc.bias'] = state_dict['head.bias']
     torch.save(
-        dict(state_dict=out,
-             meta=dict(mmhornet_format=1, source_format=fmt,
-                       source_key=where)), args.dst)
+        dict(
+            state_dict=out,
+            meta=dict(mmhornet_format=1, source_format=fmt, source_key=where)),
+        args.dst)
     print(f'{args.src} ({fmt} format, {where!r}) -> {args.dst}: '
           f'{len(out)} tensors')
 

@@ -4,7 +4,6 @@
 # Swin 3x recipe.
 _base_ = ['mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py']
 
-
 model = dict(
     backbone=dict(
         _delete_=True,

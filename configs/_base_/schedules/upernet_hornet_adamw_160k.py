@@ -10,13 +10,15 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='mmhornet.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(
-        decay_rate=0.9, decay_type='stage_wise', num_layers=12))
+    paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', num_layers=12))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
-        type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=1500,
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=1500,
         end=160000)
 ]

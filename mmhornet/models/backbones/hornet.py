@@ -32,15 +32,17 @@ def _dw(kernel_size: int = 7) -> dict:
     return dict(type='DW', kernel_size=kernel_size)
 
 
-def _arch(base_dim: int, gf: Optional[Tuple[Tuple[int, int], ...]] = None
-          ) -> dict:
+def _arch(base_dim: int,
+          gf: Optional[Tuple[Tuple[int, int], ...]] = None) -> dict:
     """Official settings: depths (2, 3, 18, 2), orders (2, 3, 4, 5), GF in
     stages 2-3 when ``gf`` gives their filter sizes."""
     mixers = [_dw(), _dw(), _dw(), _dw()]
     if gf is not None:
         mixers[2:] = [dict(type='GF', h=h, w=w) for h, w in gf]
     return dict(
-        base_dim=base_dim, depths=[2, 3, 18, 2], orders=[2, 3, 4, 5],
+        base_dim=base_dim,
+        depths=[2, 3, 18, 2],
+        orders=[2, 3, 4, 5],
         dw_cfg=mixers)
 
 
@@ -64,10 +66,18 @@ ARCH_ZOO: Dict[str, dict] = {
     'large-gf384': _arch(192, _GF384),
 }
 ARCH_ALIASES = {
-    't': 'tiny', 't-gf': 'tiny-gf', 't-gf384': 'tiny-gf384', 's': 'small',
-    's-gf': 'small-gf', 's-gf384': 'small-gf384', 'b': 'base',
-    'b-gf': 'base-gf', 'b-gf384': 'base-gf384', 'l': 'large',
-    'l-gf': 'large-gf', 'l-gf384': 'large-gf384'
+    't': 'tiny',
+    't-gf': 'tiny-gf',
+    't-gf384': 'tiny-gf384',
+    's': 'small',
+    's-gf': 'small-gf',
+    's-gf384': 'small-gf384',
+    'b': 'base',
+    'b-gf': 'base-gf',
+    'b-gf384': 'base-gf384',
+    'l': 'large',
+    'l-gf': 'large-gf',
+    'l-gf384': 'large-gf384'
 }
 ARCH_KEYS = ('base_dim', 'depths', 'orders', 'dw_cfg')
 #: The official init: truncated normal (std 0.02) for every conv and linear,
@@ -290,8 +300,9 @@ class HorNet(BaseModule):
                  with_cp: bool = False,
                  gap_before_final_norm: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(
-            DEFAULT_INIT_CFG if init_cfg is None else init_cfg))
+        super().__init__(
+            init_cfg=copy.deepcopy(DEFAULT_INIT_CFG if init_cfg is
+                                   None else init_cfg))
         self.arch_settings = resolve_arch(arch)
         base_dim = self.arch_settings['base_dim']
         depths = self.arch_settings['depths']
@@ -311,12 +322,15 @@ class HorNet(BaseModule):
         self.gap_before_final_norm = gap_before_final_norm
         self.scale = scale
 
-        self.downsample_layers = nn.ModuleList([Stem(in_channels, self.dims[0])])
+        self.downsample_layers = nn.ModuleList(
+            [Stem(in_channels, self.dims[0])])
         for i in range(3):
             self.downsample_layers.append(
                 Downsample(self.dims[i], self.dims[i + 1]))
 
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        # On the CPU also when built under torch.device('meta').
+        dpr = torch.linspace(0, drop_path_rate, sum(depths),
+                             device='cpu').tolist()
         self.stages = nn.ModuleList()
         start = 0
         for i in range(4):
@@ -362,7 +376,9 @@ class HorNet(BaseModule):
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             from mmhornet.checkpoint import load_hornet_pretrained
             load_hornet_pretrained(
-                self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                self,
+                cfg['checkpoint'],
+                prefix=cfg.get('prefix'),
                 map_location=cfg.get('map_location', 'cpu'))
             self._is_init = True
             return
@@ -385,8 +401,9 @@ class HorNet(BaseModule):
         self._freeze_stages()
         if mode and self.norm_eval:
             for m in self.modules():
-                if isinstance(m, (nn.LayerNorm, nn.modules.batchnorm._BatchNorm,
-                                  nn.GroupNorm)):
+                if isinstance(m,
+                              (nn.LayerNorm, nn.modules.batchnorm._BatchNorm,
+                               nn.GroupNorm)):
                     m.eval()
         return self
 
@@ -418,8 +435,9 @@ class HorNet(BaseModule):
                     outs.append(norm(x).permute(0, 3, 1, 2).contiguous())
         return tuple(outs)
 
-    def get_layer_depth(self, param_name: str, prefix: str = ''
-                        ) -> Tuple[int, int]:
+    def get_layer_depth(self,
+                        param_name: str,
+                        prefix: str = '') -> Tuple[int, int]:
         """Layer id of a parameter for layer-wise lr decay.
 
         The official HorNet ids (12 layers): stem 0; stage 0 -> 1; stage 1

@@ -23,6 +23,7 @@ from mmseg.registry import MODELS
 
 from mmhornet.layers.gnconv_module import GnConvModule, check_gnconv_cfg
 
+
 @MODELS.register_module()
 class HorUPerHead(UPerHead):
     """UPerNet head with g^nConv fusion (HorNet's segmentation decoder).
@@ -69,8 +70,8 @@ class HorUPerHead(UPerHead):
                 if self.norm_cfg is not None else None
             act = build_activation_layer(self.act_cfg) \
                 if self.act_cfg is not None else None
-            return GnConvModule(in_channels, self.channels, gnconv_cfg,
-                                norm, act)
+            return GnConvModule(in_channels, self.channels, gnconv_cfg, norm,
+                                act)
 
         # Replacing UPerHead's 3x3 ConvModules (rather than copying its
         # __init__) keeps every other layer, and its names, mmseg's.

@@ -21,6 +21,7 @@ from mmdet.registry import MODELS
 from mmhornet.layers import LayerNorm2d
 from mmhornet.layers.gnconv_module import GnConvModule, check_gnconv_cfg
 
+
 def resolve_norm_cfg(norm_cfg: Optional[dict]) -> Optional[dict]:
     """Map ``type='LN2d'`` (channel LayerNorm on ``(N, C, H, W)``, which
     mmdet's registry lacks) to :class:`~mmhornet.layers.LayerNorm2d`, so
@@ -91,8 +92,12 @@ class HorFPN(FPN):
                  **kwargs) -> None:
         norm_cfg = resolve_norm_cfg(norm_cfg)
         super().__init__(
-            list(in_channels), out_channels, num_outs, norm_cfg=norm_cfg,
-            act_cfg=act_cfg, **kwargs)
+            list(in_channels),
+            out_channels,
+            num_outs,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            **kwargs)
         self.gnconv_cfg = check_gnconv_cfg(gnconv_cfg)
 
         def block() -> GnConvModule:
@@ -108,7 +113,7 @@ class HorFPN(FPN):
         # add_extra_convs mode); keep the latter and put a g^nConv block
         # after each.
         num_levels = self.backbone_end_level - self.start_level
-        self.fpn_convs = nn.ModuleList(
-            [block() for _ in range(num_levels)] +
-            [nn.Sequential(extra, block())
-             for extra in self.fpn_convs[num_levels:]])
+        self.fpn_convs = nn.ModuleList([block() for _ in range(num_levels)] + [
+            nn.Sequential(extra, block())
+            for extra in self.fpn_convs[num_levels:]
+        ])
