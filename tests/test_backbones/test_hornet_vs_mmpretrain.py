@@ -130,8 +130,8 @@ def test_parameter_counts_equal_mmpretrain(arch):
     with torch.device('meta'):
         ours = HorNet(arch, out_indices=(0, 1, 2, 3))
     ref = mmpretrain_backbones.HorNet(arch=arch, out_indices=(0, 1, 2, 3))
-    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [
-        (k, v.shape) for k, v in ref.state_dict().items()]
+    assert [(k, v.shape) for k, v in ours.state_dict().items()
+            ] == [(k, v.shape) for k, v in ref.state_dict().items()]
 
 
 @pytest.mark.parametrize('arch,millions',

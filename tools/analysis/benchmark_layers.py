@@ -39,10 +39,13 @@ CASES = ('dw', 'gf', 'proj', 'filter', 'model')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--cases', nargs='+', default=list(CASES),
-                        choices=CASES)
-    parser.add_argument('--repeats', type=int, default=11,
-                        help='timed rounds per case (default 11)')
+    parser.add_argument(
+        '--cases', nargs='+', default=list(CASES), choices=CASES)
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=11,
+        help='timed rounds per case (default 11)')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--json', help='write the results here')
@@ -76,16 +79,18 @@ def compare(name, fn, repeats, warmup):
 
 
 def _fwd_bwd(module_fn, *inputs):
+
     def step():
         out = module_fn(*inputs)
         out.float().square().mean().backward()
+
     return step
 
 
 def dw_cases():
     # HorNet-T: (mixer channels, map side) of g^nConv's 7x7 at stages 0-3.
-    for stage, (channels, side) in enumerate([(96, 56), (224, 28),
-                                              (480, 14), (992, 7)]):
+    for stage, (channels, side) in enumerate([(96, 56), (224, 28), (480, 14),
+                                              (992, 7)]):
         conv = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
         x = torch.randn(4, side, side, channels, requires_grad=True)
         yield (f'dw grad, stage {stage} ({channels} ch, {side}x{side})',
@@ -122,8 +127,7 @@ def proj_cases():
 
 def filter_cases():
     model = HorNet('tiny-gf', out_indices=(0, 1, 2, 3)).eval()
-    filters = [m for m in model.modules()
-               if isinstance(m, GlobalLocalFilter)]
+    filters = [m for m in model.modules() if isinstance(m, GlobalLocalFilter)]
     grids = {14: (50, 39), 7: (25, 20)}  # rfft2 grids of 800x1216's stages
 
     def resize_all():
@@ -150,14 +154,15 @@ def model_cases():
 
 
 def table(rows):
-    lines = ['| case | fast ms (IQR) | plain ms (IQR) | speed-up |',
-             '|---|---:|---:|---:|']
+    lines = [
+        '| case | fast ms (IQR) | plain ms (IQR) | speed-up |',
+        '|---|---:|---:|---:|'
+    ]
     for r in rows:
         f, p = r['fast'], r['plain']
-        lines.append(
-            f"| {r['case']} | {f['median']:.2f} ({f['p25']:.2f}-"
-            f"{f['p75']:.2f}) | {p['median']:.2f} ({p['p25']:.2f}-"
-            f"{p['p75']:.2f}) | {r['speed_up']:.2f}x |")
+        lines.append(f"| {r['case']} | {f['median']:.2f} ({f['p25']:.2f}-"
+                     f"{f['p75']:.2f}) | {p['median']:.2f} ({p['p25']:.2f}-"
+                     f"{p['p75']:.2f}) | {r['speed_up']:.2f}x |")
     return '\n'.join(lines)
 
 
@@ -166,8 +171,12 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    makers = dict(dw=dw_cases, gf=gf_cases, proj=proj_cases,
-                  filter=filter_cases, model=model_cases)
+    makers = dict(
+        dw=dw_cases,
+        gf=gf_cases,
+        proj=proj_cases,
+        filter=filter_cases,
+        model=model_cases)
     rows = []
     for case in args.cases:
         for name, fn in makers[case]():

@@ -329,8 +329,8 @@ class HorNet(BaseModule):
                 Downsample(self.dims[i], self.dims[i + 1]))
 
         # On the CPU also when built under torch.device('meta').
-        dpr = torch.linspace(0, drop_path_rate, sum(depths),
-                             device='cpu').tolist()
+        dpr = torch.linspace(
+            0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         start = 0
         for i in range(4):
