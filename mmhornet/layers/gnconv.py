@@ -22,9 +22,9 @@ Differences from the reference, all with identical parameters and numerics:
 """
 import copy
 import functools
-import math
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -43,7 +43,8 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
                   device: torch.device) -> Tuple[torch.Tensor, ...]:
     """Real matrices of ``rfft2`` / ``irfft2`` (``norm='ortho'``) for an
     ``(height, width)`` map, in the layouts :func:`dft_global_filter` uses;
-    computed in float64.
+    computed in float64 with numpy, so that a tracer (jit, ONNX export) sees
+    constants, not the ops that make them.
 
     Returns:
         tuple[Tensor]: ``rfft_w`` ``(2F, W)`` (rows: real parts of bins
@@ -51,33 +52,31 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
         ``idft_h`` ``(2H, 2H)`` (complex DFT / inverse DFT along H, rows and
         columns interleaved ``(h, re/im)``), ``irfft_w`` ``(W, 2F)``.
     """
-    f64 = dict(dtype=torch.float64, device=device)
     freqs = width // 2 + 1
-    ang = 2 * math.pi * torch.outer(
-        torch.arange(freqs, **f64), torch.arange(width, **f64)) / width
-    rfft_w = torch.cat((ang.cos(), -ang.sin())) / math.sqrt(width)
+    ang = 2 * np.pi * np.outer(np.arange(freqs), np.arange(width)) / width
+    rfft_w = np.concatenate((np.cos(ang), -np.sin(ang))) / np.sqrt(width)
     # c2r: bins 1..F-1 stand for themselves and their conjugates (weight 2),
     # except the Nyquist bin of an even width; the sines of bin 0 and of the
     # Nyquist bin are 0, so their imaginary parts are dropped as irfft does.
-    twice = torch.full((freqs, 1), 2., **f64)
+    twice = np.full((freqs, 1), 2.)
     twice[0] = 1.
     if width % 2 == 0:
         twice[-1] = 1.
-    irfft_w = torch.cat((ang.cos() * twice, -ang.sin() * twice)).t() / \
-        math.sqrt(width)
-    ang = 2 * math.pi * torch.outer(
-        torch.arange(height, **f64), torch.arange(height, **f64)) / height
-    cos, sin = ang.cos(), ang.sin()
+    irfft_w = np.concatenate(
+        (np.cos(ang) * twice, -np.sin(ang) * twice)).T / np.sqrt(width)
+    ang = 2 * np.pi * np.outer(np.arange(height), np.arange(height)) / height
+    cos, sin = np.cos(ang), np.sin(ang)
 
-    def dft(sign: float) -> torch.Tensor:
+    def dft(sign: float) -> np.ndarray:
         # (cos + i sign sin)(re + i im) = cos re - sign sin im
         #                                 + i (sign sin re + cos im)
-        mat = torch.stack((torch.stack(
-            (cos, -sign * sin), -1), torch.stack((sign * sin, cos), -1)), 1)
-        return mat.reshape(2 * height, 2 * height) / math.sqrt(height)
+        mat = np.stack((np.stack(
+            (cos, -sign * sin), -1), np.stack((sign * sin, cos), -1)), 1)
+        return mat.reshape(2 * height, 2 * height) / np.sqrt(height)
 
     return tuple(
-        m.to(dtype).contiguous() for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
+        torch.tensor(m, dtype=dtype, device=device).contiguous()
+        for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
 
 
 def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
@@ -90,9 +89,13 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     (:data:`~mmhornet.layers.policy.DFT_MAX_SIDE`); the work grows as
     ``H + W`` per element against the FFT's ``log(HW)``.
 
+    Real tensors only (the filter as its real and imaginary parts), so that
+    a graph recorded at a fixed size holds only MatMul / Mul / Add and
+    standard ops: the form :mod:`mmhornet.deployment` exports.
+
     Args:
         x (Tensor): ``(N, H, W, C)`` real, the last dim contiguous.
-        filt (Tensor): ``(H, W // 2 + 1, C)`` complex.
+        filt (Tensor): ``(H, W // 2 + 1, C, 2)``: real and imaginary parts.
 
     Returns:
         Tensor: ``(N, H, W, C)``.
@@ -110,7 +113,7 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     # factors (H, 2, F, C) broadcast over N only: the filter's gradient is
     # then a cheap sum over dim 0, not over dims 0 and 2.
     z = z.view(n, height, 2, freqs, c)
-    wr, wi = filt.real, filt.imag
+    wr, wi = filt.unbind(-1)
     z = torch.addcmul(z * torch.stack((wr, wr), 1), z.flip(2),
                       torch.stack((-wi, wi), 1))
     z = torch.matmul(idft_h, z.view(n, 2 * height, freqs * c))
@@ -120,9 +123,11 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
 
 def fft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     """``irfft2(rfft2(x) * filt)`` over dims 1, 2 of ``(N, H, W, C)``
-    (``norm='ortho'``); ``filt`` is ``(H, W // 2 + 1, C)`` complex."""
+    (``norm='ortho'``); ``filt`` is ``(H, W // 2 + 1, C, 2)``, its real and
+    imaginary parts."""
     height, width = x.shape[1:3]
-    freq = torch.fft.rfft2(x, dim=(1, 2), norm='ortho') * filt
+    freq = torch.fft.rfft2(x, dim=(1, 2), norm='ortho') * \
+        torch.view_as_complex(filt)
     return torch.fft.irfft2(freq, s=(height, width), dim=(1, 2), norm='ortho')
 
 
@@ -194,7 +199,8 @@ class GlobalLocalFilter(nn.Module):
         return (w._version, w.data_ptr(), w.device, w.dtype)
 
     def filter_for_grid(self, grid: Tuple[int, int]) -> torch.Tensor:
-        """The complex filter for an ``rfft2`` grid, as ``(H', W', C/2)``.
+        """The filter for an ``rfft2`` grid, as ``(H', W', C/2, 2)`` (real
+        and imaginary parts; fp32, contiguous).
 
         Cached per grid where
         :func:`~mmhornet.layers.policy.cache_filter` allows; the entry is
@@ -211,8 +217,7 @@ class GlobalLocalFilter(nn.Module):
         w = weight.float()
         if tuple(w.shape[1:3]) != grid:
             w = resize_filter(w, grid)
-        w = w.permute(1, 2, 0, 3)
-        filt = torch.view_as_complex(w.contiguous())
+        filt = w.permute(1, 2, 0, 3).contiguous()
         if cacheable:
             self._filter_cache[grid] = (self._weight_key(), filt)
         return filt
@@ -228,7 +233,8 @@ class GlobalLocalFilter(nn.Module):
         The transform runs in fp32 (autocast off) and the result is cast
         back to ``x``'s dtype: half-precision FFTs are unsupported on CPU and
         lose accuracy on GPU. :func:`dft_global_filter` where
-        :func:`~mmhornet.layers.policy.dft_filter` allows, else
+        :func:`~mmhornet.layers.policy.dft_filter` allows (and always in
+        :func:`~mmhornet.layers.policy.export_mode`), else
         :func:`fft_global_filter`.
         """
         height, width = x.shape[1:3]

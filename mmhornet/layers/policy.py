@@ -57,6 +57,7 @@ DFT_MAX_SIDE = 24
 DW_GRAD_MIN_KERNEL = 5
 
 _enabled = True
+_exporting = False
 
 
 def fast_path_enabled() -> bool:
@@ -88,6 +89,27 @@ def fast_path(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         set_fast_path(previous)
+
+
+@contextmanager
+def export_mode() -> Iterator[None]:
+    """Record a model for export (ONNX): GF's global filter as DFT matrix
+    products at every map size and on every device (the matrices of the
+    recorded size become constants, so the graph has no FFT and no complex
+    tensor), every other fast path off."""
+    global _exporting
+    previous = _exporting
+    _exporting = True
+    try:
+        with fast_path(False):
+            yield
+    finally:
+        _exporting = previous
+
+
+def exporting() -> bool:
+    """Inside :func:`export_mode`."""
+    return _exporting
 
 
 def recording() -> bool:
@@ -158,7 +180,10 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
 def dft_filter(x: torch.Tensor) -> bool:
     """GF's global filter may run as DFT matrix products: on CPU (no GPU was
     measured) for maps up to :data:`DFT_MAX_SIDE`; not while recording
-    (FLOP counters must see FFTs as FFTs, not as linears)."""
+    (FLOP counters must see FFTs as FFTs, not as linears), except in
+    :func:`export_mode`, which needs them as matrices."""
+    if _exporting:
+        return True
     height, width = x.shape[-3:-1]
     return (_eager() and x.device.type == 'cpu'
             and max(height, width) <= DFT_MAX_SIDE)

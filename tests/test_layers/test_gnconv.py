@@ -88,7 +88,7 @@ def test_global_filter_cache_is_used_and_invalidated():
         first = gf.filter_for_grid((9, 5))
         assert gf.filter_for_grid((9, 5)) is first
         other = gf.filter_for_grid((4, 3))
-        assert other.shape == (4, 3, 2)
+        assert other.shape == (4, 3, 2, 2)
         gf.complex_weight.add_(1.)  # e.g. an optimizer step
         updated = gf.filter_for_grid((9, 5))
     assert updated is not first
@@ -137,7 +137,7 @@ def test_dft_global_filter_equals_fft(shape):
     n, h, w, c = shape
     base = torch.randn(n, h, w, 2 * c, dtype=torch.float64, requires_grad=True)
     filt = torch.randn(
-        h, w // 2 + 1, c, dtype=torch.complex128, requires_grad=True)
+        h, w // 2 + 1, c, 2, dtype=torch.float64, requires_grad=True)
     grads = []
     for transform in (gnconv_module.dft_global_filter,
                       gnconv_module.fft_global_filter):
@@ -185,7 +185,7 @@ def test_dft_matrices_made_in_inference_mode_train():
     assert x.grad is not None and gf.complex_weight.grad is not None
     # Also in float64, where no dtype conversion makes fresh tensors.
     x = torch.randn(1, 5, 5, 2, dtype=torch.float64)
-    filt = torch.randn(5, 3, 2, dtype=torch.complex128)
+    filt = torch.randn(5, 3, 2, 2, dtype=torch.float64)
     with torch.inference_mode():
         gnconv_module.dft_global_filter(x, filt)
     x.requires_grad_(True)

@@ -34,15 +34,18 @@ Examples:
     python tools/analysis/benchmark.py --batch 4 --no-det   # the speed target
     python tools/analysis/benchmark.py --archs small --batch 8 --no-det
     python tools/analysis/benchmark.py --device cuda --amp --batch 64
+    python tools/analysis/benchmark.py --onnx --modes infer --batch 4
     python tools/analysis/benchmark.py --tiny --size 64 --det-size 64 96 \
         --repeats 1 --warmup 0 --json out.json
 """
 import argparse
 import json
 import os
+import os.path as osp
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from contextlib import nullcontext
 
@@ -137,6 +140,11 @@ def parse_args(argv=None):
         'starts from that model\'s own allocator state, as '
         'in a training loop, not from the other model\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument(
+        '--onnx',
+        action='store_true',
+        help='also time onnxruntime (CPU) on mmhornet exported to ONNX, for '
+        'the inference cases')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -315,6 +323,38 @@ class StepTimer:
         return nbytes
 
 
+class OrtTimer:
+    """Times onnxruntime (CPU) on mmhornet's model exported at the case's
+    batch and size (``mmhornet.deployment``): inference only."""
+
+    def __init__(self, model, x, path):
+        from mmhornet.deployment import (BackboneExport, export_onnx,
+                                         ort_session)
+        wrapped = BackboneExport(model.eval())
+        export_onnx(
+            wrapped, [f'out{i}' for i in range(len(model(x)))],
+            path,
+            tuple(x.shape[-2:]),
+            batch=x.shape[0])
+        self.session = ort_session(path, threads=torch.get_num_threads())
+        self.feed = {'input': x.numpy()}
+        self.model, self.x = wrapped, x
+
+    def outputs(self):
+        return [torch.from_numpy(o) for o in self.session.run(None, self.feed)]
+
+    def step(self):
+        self.session.run(None, self.feed)
+
+    def timed(self):
+        start = time.perf_counter()
+        self.step()
+        return {'infer': (time.perf_counter() - start) * 1e3}
+
+    def memory(self):
+        return None
+
+
 def summarize(times):
     times = sorted(times)
     if len(times) >= 2:
@@ -344,12 +384,24 @@ def run_case(case, args, device, amp_dtype, logger):
     for impl, model in models.items():
         model.to(device)
         runners[impl] = StepTimer(model, case['mode'], x, device, amp_dtype)
+    impls = list(IMPLS)
+    if args.onnx and case['mode'] == 'infer':
+        with tempfile.TemporaryDirectory() as folder:
+            runners['onnxruntime'] = OrtTimer(models['mmhornet'], x,
+                                              osp.join(folder, 'model.onnx'))
+        with torch.no_grad():
+            ort_err = max(
+                rel_err(a, b) for a, b in zip(runners['onnxruntime'].outputs(),
+                                              models['mmhornet'].eval()(x)))
+        logger.info(f"{case['name']}: max relative error onnxruntime vs "
+                    f'mmhornet (fp32) = {ort_err:.2e}')
+        impls.append('onnxruntime')
     phases = ('train', 'fwd+bwd') if case['mode'] == 'train' \
         else ('infer', )
-    times = {(impl, phase): [] for impl in IMPLS for phase in phases}
-    peak = {impl: 0 for impl in IMPLS}
+    times = {(impl, phase): [] for impl in impls for phase in phases}
+    peak = {impl: 0 for impl in impls}
     for r in range(args.warmup + args.repeats):
-        order = IMPLS if r % 2 == 0 else IMPLS[::-1]
+        order = impls if r % 2 == 0 else impls[::-1]
         for impl in order:
             for _ in range(args.settle if r >= args.warmup else 0):
                 runners[impl].step()
@@ -364,14 +416,14 @@ def run_case(case, args, device, amp_dtype, logger):
                                      torch.cuda.max_memory_allocated(device))
     memory = {
         impl: peak[impl] if device.type == 'cuda' else runners[impl].memory()
-        for impl in IMPLS
+        for impl in impls
     }
     rows = []
     for phase in phases:
         # Case names end with the mode: '... train' -> '... fwd+bwd'.
         name = f"{case['name'].rsplit(' ', 1)[0]} {phase}"
         pair = []
-        for impl in IMPLS:
+        for impl in impls:
             stats = summarize(times[impl, phase])
             pair.append(
                 dict(
@@ -400,6 +452,15 @@ def run_case(case, args, device, amp_dtype, logger):
         ])
         pair[0]['paired_speedup'] = dict(
             median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
+        for row in pair[2:]:
+            # Other variants (onnxruntime): against mmhornet's eager model.
+            ratios = summarize([
+                ours / other
+                for ours, other in zip(times['mmhornet',
+                                             phase], times[row['impl'], phase])
+            ])
+            row['paired_speedup_vs_mmhornet'] = dict(
+                median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
         rows.extend(pair)
     del models, runners
     return rows
@@ -467,9 +528,11 @@ def table(rows, device):
     ]
     for row in rows:
         speedup = row.get('speedup_vs_mmpretrain')
-        paired = row.get('paired_speedup')
+        paired = row.get('paired_speedup') or row.get(
+            'paired_speedup_vs_mmhornet')
+        vs = ' vs mmhornet' if 'paired_speedup_vs_mmhornet' in row else ''
         paired = f"{paired['median']:.2f}x ({paired['p25']:.2f}-" \
-            f"{paired['p75']:.2f})" if paired else ''
+            f"{paired['p75']:.2f}){vs}" if paired else ''
         lines.append(
             f"| {row['case']} | {row['impl']} | {row['median_ms']:.1f} | "
             f"{row['p25_ms']:.1f}-{row['p75_ms']:.1f} | "
