@@ -276,7 +276,10 @@ def count_flops(
     """
     was_training = model.training
     model.eval()
-    shape = tuple((inputs[0] if isinstance(inputs, tuple) else inputs).shape)
+    first = inputs
+    while isinstance(first, (tuple, list)):  # a neck's input is a tuple
+        first = first[0]
+    shape = tuple(first.shape)
     try:
         with torch.no_grad():
             analyzer = flop_analyzer(model, inputs)

@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 from mmhornet.checkpoint import (atomic_checkpoint_hook,
                                  check_checkpoint_matches,
                                  find_last_complete_checkpoint)
+from mmhornet.models.plugins import check_plugins
 from mmhornet.registry import RUNNERS
 from .dist import init_cpu_dist, register_teardown
 from .model_wrappers import cpu_wrapper_cfg
@@ -52,6 +53,8 @@ class MMHornetRunner(Runner):
     * **Checked test checkpoints**: ``test()`` and ``val()`` refuse a
       checkpoint for another architecture (mmengine would load what fits,
       warn, and evaluate a half-random model).
+    * **Checked plugins**: g^nConv plugins on a ResNet-18 / -34 are refused
+      with a message that says why (:func:`~mmhornet.models.check_plugins`).
 
     Safe loading (``weights_only=True`` with mmengine's checkpoint types
     allowlisted) needs no runner: importing mmhornet registers it.
@@ -78,6 +81,12 @@ class MMHornetRunner(Runner):
         super().setup_env(env_cfg)
         if self.distributed:
             register_teardown()
+
+    def build_model(self, model):
+        """mmengine's build, the model config's plugins checked first."""
+        if isinstance(model, dict):
+            check_plugins(model)
+        return super().build_model(model)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: torch.nn.Module) -> torch.nn.Module:

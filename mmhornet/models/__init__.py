@@ -5,8 +5,12 @@ needs) is installed."""
 from importlib.util import find_spec
 
 from .backbones import ARCH_ALIASES, ARCH_ZOO, HorNet, resolve_arch
+from .plugins import GnConvPlugin, check_plugins
 
-__all__ = ['HorNet', 'ARCH_ZOO', 'ARCH_ALIASES', 'resolve_arch']
+__all__ = [
+    'HorNet', 'ARCH_ZOO', 'ARCH_ALIASES', 'resolve_arch', 'GnConvPlugin',
+    'check_plugins'
+]
 
 if find_spec('mmdet') is not None and find_spec('mmcv') is not None:
     from .necks import HorFPN  # noqa: F401

@@ -93,11 +93,11 @@ def test_get_flops_tool_on_mmseg_config(tmp_path):
         backbone['conv+linear']
 
 
-def test_get_flops_tool_needs_config_or_arch():
+def test_get_flops_tool_needs_one_thing_to_count():
     proc = subprocess.run([sys.executable, 'tools/analysis/get_flops.py'],
                           cwd=ROOT,
                           capture_output=True,
                           text=True,
                           timeout=120)
     assert proc.returncode != 0
-    assert 'give either a CONFIG or --arch NAME' in proc.stderr
+    assert 'give one of CONFIG, --arch NAME or --decoders' in proc.stderr

@@ -3,7 +3,6 @@ weights loaded) and its optimizer wrapper, and carries the recipe's
 numbers."""
 import copy
 import functools
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from mmengine.utils import import_modules_from_strings
 
 from mmhornet.layers import GlobalLocalFilter, GnConv
 from mmhornet.models import HorNet
+from .hosts import host_config, without_scope
 from .metafiles import recipes
 
 CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'coco'
@@ -133,21 +133,10 @@ def test_config_recipe(name):
             assert head.bbox_coder.target_stds == stds
 
 
-def _without_scope(obj):
-    # Inheriting with 'mmdet::' tags dicts with _scope_='mmdet'.
-    if isinstance(obj, dict):
-        return {k: _without_scope(v) for k, v in obj.items() if k != '_scope_'}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_without_scope(v) for v in obj)
-    return obj
-
-
 def test_swap_backbone_changes_only_the_backbone():
     ours = _load('mask-rcnn_hornet-t_fpn_1x_coco_swap-backbone.py').to_dict()
-    host = Config.fromfile(
-        str(
-            Path(find_spec('mmdet').origin).parent / '.mim' / 'configs' /
-            'mask_rcnn' / 'mask-rcnn_r50_fpn_1x_coco.py')).to_dict()
+    host = host_config('mmdet',
+                       'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py').to_dict()
     ours_backbone_weights = ours['model']['backbone']['init_cfg']['checkpoint']
     for cfg in (ours, host):
         del cfg['model']['backbone']
@@ -155,7 +144,7 @@ def test_swap_backbone_changes_only_the_backbone():
     assert ours.pop('custom_imports')['imports'] == ['mmhornet']
     assert ours.pop('runner_type') == 'mmhornet.MMHornetRunner'
     assert ours.pop('checkpoint') == ours_backbone_weights
-    assert _without_scope(ours) == _without_scope(host)
+    assert without_scope(ours) == without_scope(host)
 
 
 @pytest.fixture(scope='module')

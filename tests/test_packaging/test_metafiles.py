@@ -16,7 +16,7 @@ import mmhornet  # noqa: F401  (registers the mmhornet:: config scope)
 from ..test_configs.metafiles import ALIASES, CONFIGS, load_models
 
 REPO = CONFIGS.parent
-FOLDERS = ('coco', 'ade20k', 'imagenet')
+FOLDERS = ('coco', 'ade20k', 'imagenet', 'gnconv')
 
 
 def _tables_module():

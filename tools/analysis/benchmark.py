@@ -35,6 +35,7 @@ Examples:
     python tools/analysis/benchmark.py --archs small --batch 8 --no-det
     python tools/analysis/benchmark.py --device cuda --amp --batch 64
     python tools/analysis/benchmark.py --onnx --modes infer --batch 4
+    python tools/analysis/benchmark.py --decoders --repeats 7  # g^nConv cost
     python tools/analysis/benchmark.py --tiny --size 64 --det-size 64 96 \
         --repeats 1 --warmup 0 --json out.json
 """
@@ -140,6 +141,12 @@ def parse_args(argv=None):
         'starts from that model\'s own allocator state, as '
         'in a training loop, not from the other model\'s')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument(
+        '--decoders',
+        action='store_true',
+        help='instead: forward times of FPN vs HorFPN, UPerHead vs '
+        'HorUPerHead and ResNet-50 with and without the g^nConv plugin '
+        '(mmhornet.analysis.decoders), batch 1, at the hosts\' input sizes')
     parser.add_argument(
         '--onnx',
         action='store_true',
@@ -577,6 +584,25 @@ def main(argv=None):
             f"{env['threads']} threads: timings of multi-threaded CPU "
             f'kernels are unreliable on a busy machine; consider --threads '
             f'1.')
+    if args.decoders:
+        from mmhornet.analysis.decoders import (cost_cases, time_cases,
+                                                time_table)
+        times = time_cases(cost_cases(), args.repeats, args.warmup)
+        logger.info('\n' + time_table(times) + '\nbatch 1, CPU '
+                    f"inference, {env['threads']} threads, {args.repeats} "
+                    'rounds, cases of a group interleaved')
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(
+                    dict(
+                        env=env,
+                        decoders=[
+                            dict(group=g, name=n, seconds=t)
+                            for (g, n), t in times.items()
+                        ]),
+                    f,
+                    indent=2)
+        return 0
     rows = []
     for case in make_cases(args):
         rows.extend(run_case(case, args, device, amp_dtype, logger))

@@ -14,6 +14,8 @@ Examples:
         configs/coco/cascade-mask-rcnn_hornet-t_fpn_3x_coco.py --shape 800 1216
     python tools/analysis/get_flops.py \
         configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512.py --shape 512
+    # What g^nConv costs in the hosts' decoders and ResNet-50 (a table):
+    python tools/analysis/get_flops.py --decoders
 """
 import argparse
 import json
@@ -61,10 +63,16 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings, xxx=yyy')
+    parser.add_argument(
+        '--decoders',
+        action='store_true',
+        help='count FPN vs HorFPN, UPerHead vs HorUPerHead and ResNet-50 with '
+        'and without the g^nConv plugin (mmhornet.analysis.decoders)')
     parser.add_argument('--json', help='also write the counts to this file')
     args = parser.parse_args()
-    if (args.config is None) == (args.arch is None):
-        parser.error('give either a CONFIG or --arch NAME')
+    if sum([args.config is not None, args.arch is not None,
+            args.decoders]) != 1:
+        parser.error('give one of CONFIG, --arch NAME or --decoders')
     if args.shape is not None and len(args.shape) not in (1, 2):
         parser.error('--shape takes H or H W')
     return args
@@ -81,6 +89,21 @@ def main():
     logger = MMLogger.get_instance(
         'mmhornet-get-flops', logger_name='mmhornet', log_level='INFO')
     results = {}
+    if args.decoders:
+        from mmhornet.analysis.decoders import (cost_cases, cost_table,
+                                                count_case)
+        reports = {(c.group, c.name): count_case(c) for c in cost_cases()}
+        logger.info('\n' + cost_table(reports) + '\nGMACs: conv+linear plus '
+                    'the FFT part (MAC-equivalents); batch 1.')
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump([
+                    dict(group=g, **r.to_dict())
+                    for (g, _), r in reports.items()
+                ],
+                          f,
+                          indent=2)
+        return
     if args.arch is not None:
         shape = _shape(args, None)
         impls = ['mmhornet'

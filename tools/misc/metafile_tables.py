@@ -1,9 +1,9 @@
 """Results tables of the README files, generated from the metafiles.
 
-``configs/{coco,ade20k,imagenet}/metafile.yml`` are the single source of the
-published results, params, FLOPs and weights. This script writes one table
-per folder between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->``
-in ``README.md`` and in ``configs/NAME/README.md``.
+``configs/<folder>/metafile.yml`` (coco, ade20k, imagenet, gnconv) are the
+single source of the published results, params, FLOPs and weights. This
+script writes one table per folder between ``<!-- results:NAME -->`` and
+``<!-- /results:NAME -->`` in ``README.md`` and in ``configs/NAME/README.md``.
 
 Examples:
     python tools/misc/metafile_tables.py           # print the tables
@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ('coco', 'ade20k', 'imagenet')
+FOLDERS = ('coco', 'ade20k', 'imagenet', 'gnconv')
 
 
 def load_metafile(folder: str) -> dict:
@@ -64,6 +64,14 @@ COLUMNS = {
      ('crop', lambda m: 'x'.join(map(str, m['Metadata']['Crop Size']))),
      ('mIoU', lambda m: str(_metrics(m).get('mIoU', '-'))),
      ('mIoU (ms+flip)', lambda m: str(_metrics(m).get('mIoU(ms+flip)', '-')))],
+    'gnconv':
+    [('config', _config),
+     ('host config', lambda m: f"`{m['Metadata']['Host Config']}`"),
+     ('backbone', lambda m: m['Metadata']['Backbone']),
+     ('decoder', lambda m: m['Metadata']['Decoder']),
+     ('host params',
+      lambda m: _number(m['Metadata']['Host Parameters'], 1e6, 'M')),
+     ('host FLOPs', lambda m: _number(m['Metadata']['Host FLOPs'], 1e9, 'G'))],
     'imagenet':
     [('config', _config), ('backbone', lambda m: m['Metadata']['Backbone']),
      ('top-1 (paper)', lambda m: str(_metrics(m).get('Top 1 Accuracy', '-'))),
@@ -81,8 +89,8 @@ def table(folder: str, prefix: str = '') -> str:
     columns = COLUMNS[folder] + TAIL
     rows = [
         '| ' + ' | '.join(name for name, _ in columns) + ' |',
-        '|' + '|'.join('---' if i == 0 else '---:' if name not in
-                       ('backbone', 'neck', 'head') else '---'
+        '|' + '|'.join('---' if i == 0 else '---:' if name not in (
+            'backbone', 'neck', 'head', 'host config', 'decoder') else '---'
                        for i, (name, _) in enumerate(columns)) + '|'
     ]
     for model in load_metafile(folder)['Models']:
