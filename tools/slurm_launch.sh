@@ -36,6 +36,11 @@ fi
 # NODE_ARGS and SRUN_ARGS hold several options, PYTHON may be a command
 # with options: all three are split on purpose.
 # shellcheck disable=SC2086
+# One OpenMP thread per CPU a task gets (torchrun does the same for the
+# ranks it starts): where Slurm binds no CPUs, every rank would otherwise
+# start a thread per core of the node. Set OMP_NUM_THREADS to override.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$CPUS_PER_TASK}
+
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \

@@ -14,7 +14,14 @@ classes = ('background', ) + _base_.classes
 palette = [(120, 120, 120)] + _base_.palette
 num_classes = len(classes)
 crop_size = (256, 256)
-image_scale = (384, 384)
+# (long, short) bounds as ADE20K's (2048, 512): the short side becomes 384, so
+# the smallest random scale (0.75) still covers a 256 crop. With (384, 384)
+# the demo's non-square images (sides 320-512) came out as small as 180 px,
+# their crops were zero-padded, and the stem's LayerNorm, on the zero
+# variance of padded patches, sent gradients 1000x larger into the stem;
+# clipped to norm 1, they left the rest of the network almost no update on
+# those steps (measured: stem bias gradient 8e4, next largest 2.8).
+image_scale = (1024, 384)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),

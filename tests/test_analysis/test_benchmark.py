@@ -55,6 +55,22 @@ def test_benchmark_tiny_archs(tmp_path):
         assert paired['median'] == pytest.approx(
             impls['mmpretrain']['median_ms'] / ours['median_ms'])
     assert result['all_agree'] is True
+    # The roofline: the machine's GEMM peak measured in the same run, each
+    # case's FLOPs from the counter, and its fraction of that peak.
+    env = result['env']
+    assert env['cpu']['model'] and isinstance(env['cpu']['isa'], list)
+    peak = env['gemm_peak_gflops']['fp32']
+    assert peak > 0
+    for row in rows:
+        assert row['gflops'] == pytest.approx(row['flops'] /
+                                              (row['median_ms'] * 1e-3) / 1e9)
+        assert row['peak_fraction'] == pytest.approx(row['gflops'] / peak)
+        if row['mode'] != 'infer':
+            infer = next(
+                r for r in rows if r['impl'] == row['impl']
+                and r['case'] == row['case'].replace(row['mode'], 'infer'))
+            assert row['flops'] == pytest.approx(3 * infer['flops'])
+    assert 'GEMM peak' in stdout
     for row in rows:
         assert row['agree'] and 0 <= row['agree_rel_err'] < 1e-5
         assert row['median_ms'] > 0 and row['images_per_s'] > 0
@@ -76,6 +92,7 @@ def test_benchmark_tiny_archs(tmp_path):
     # The markdown table names both implementations on every case.
     table = [line for line in stdout.splitlines() if line.startswith('| ')]
     assert table[0].startswith('| case | impl | median ms')
+    assert '| GFLOP/s | % of GEMM peak |' in table[0]
     assert sum('| mmhornet |' in line for line in table) == 13
     assert sum('| mmpretrain |' in line for line in table) == 13
     assert 'saved for backward' in stdout

@@ -19,16 +19,15 @@ def test_demo_trains_evaluates_and_draws(tmp_path):
         sys.executable, 'tools/demo.py', '--data',
         str(tmp_path / 'data'), '--work-dir',
         str(tmp_path / 'work'), '--iters', '2', '--num-train', '8',
-        '--num-val', '6'
+        '--num-val', '6', '--seed', '3'
     ]
     run = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert 'mmhornet demo summary' in run.stdout
-    results = {
-        r['task']: r
-        for r in json.loads((tmp_path / 'work' / 'summary.json').read_text())
-    }
+    assert 'mmhornet demo summary (seed 3;' in run.stdout
+    summary = json.loads((tmp_path / 'work' / 'summary.json').read_text())
+    assert summary['seed'] == 3
+    results = {r['task']: r for r in summary['tasks']}
     det, seg = results['det'], results['seg']
     # 6 val images: the visualization hooks (every 2nd / 6th val batch)
     # draw at least one picture per task.
@@ -41,3 +40,8 @@ def test_demo_trains_evaluates_and_draws(tmp_path):
         assert r['pictures'], r
         assert all(Path(p).stat().st_size > 0 for p in r['pictures'])
         assert Path(r['curve']).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+        # One summary figure per task, its path printed.
+        assert Path(r['summary_figure']).read_bytes()[:4] == b'\x89PNG'
+        assert f"summary figure: {r['summary_figure']}" in run.stdout
+        assert set(r['phase_minutes']) == {'train', 'val', 'rest'}
+        assert r['target']['metric'] in r['metrics']

@@ -27,7 +27,8 @@ def free_port():
 def tool_env(**extra):
     """The environment the scripts run in: this interpreter, mmhornet and the
     toy modules importable, one thread per process (2-core CI machines), and
-    no GPU, so that the CPU (gloo) paths run on any machine."""
+    no GPU, so that the CPU (gloo) paths run on any machine; an ``extra``
+    value of None unsets that variable."""
     env = dict(os.environ)
     env.update(
         PYTHON=sys.executable,
@@ -37,7 +38,9 @@ def tool_env(**extra):
         OMP_NUM_THREADS='1',
         MKL_NUM_THREADS='1',
         CUDA_VISIBLE_DEVICES='')
-    env.update({k: str(v) for k, v in extra.items()})
+    env.update({k: str(v) for k, v in extra.items() if v is not None})
+    for key in [k for k, v in extra.items() if v is None]:
+        env.pop(key, None)
     return env
 
 

@@ -294,6 +294,29 @@ def test_slurm_scripts_request_gpus_when_asked(tmp_path):
     assert line.endswith('tools/test.py c.py x.pth --launcher=slurm')
 
 
+@pytest.mark.parametrize('env,threads', [(dict(CPUS_PER_TASK=3), '3'),
+                                         (dict(), '5'),
+                                         (dict(OMP_NUM_THREADS=2), '2')])
+def test_slurm_ranks_get_a_thread_per_cpu_of_their_task(
+        tmp_path, env, threads):
+    """srun passes the environment on: each task's OpenMP threads default
+    to the CPUs it gets, and OMP_NUM_THREADS set by the user wins."""
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'srun'
+     ).write_text('#!/bin/sh\necho "threads=${OMP_NUM_THREADS:-unset}"\n')
+    (fake / 'srun').chmod(0o755)
+    path = f'{fake}{os.pathsep}{os.environ["PATH"]}'
+    env = dict(env)
+    if 'OMP_NUM_THREADS' not in env:
+        env['OMP_NUM_THREADS'] = None  # unset: the script's default
+    out = run_tool(['tools/slurm_train.sh', 'p', 'j', 'c.py', 'w'],
+                   PATH=path,
+                   GPUS_PER_NODE=0,
+                   **env)
+    assert f'threads={threads}' in out.splitlines()
+
+
 def test_slurm_tasks_per_node():
     assert _expand_slurm_tasks_per_node('2') == [2]
     assert _expand_slurm_tasks_per_node('2(x3),1') == [2, 2, 2, 1]

@@ -168,6 +168,11 @@ def parse_args(argv=None):
         default=None,
         help='torch.set_num_threads (default: torch default)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--gemm-size',
+        type=int,
+        default=2048,
+        help='N of the N x N x N matmul that measures the GEMM peak')
     parser.add_argument('--json', help='write all results here')
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.settle < 0:
@@ -377,12 +382,25 @@ def summarize(times):
         times=times)
 
 
-def run_case(case, args, device, amp_dtype, logger):
+def forward_flops(model, x):
+    """FLOPs (2 per multiply-add; convolutions, linears, matmuls and the GF
+    FFTs) of one forward pass on ``x``, by the project's counter."""
+    from mmhornet.analysis import count_flops
+    report = count_flops(model, x)['']
+    return 2 * (report.conv_linear + report.fft)
+
+
+def run_case(case, args, device, amp_dtype, logger, peaks=None):
     """Build, check, time one case; return its two result rows."""
+    from mmhornet.analysis.roofline import achieved
     models = build_pair(case['arch'], args.seed, **case['kwargs'])
     torch.manual_seed(args.seed + 1)
     x = torch.randn(case['batch'], 3, *case['shape'])
     err = check_agreement(models, x)
+    flops = forward_flops(models['mmhornet'], x)
+    dtype_peak = (peaks
+                  or {}).get('bf16' if amp_dtype == torch.bfloat16 else
+                             'fp16' if amp_dtype == torch.float16 else 'fp32')
     logger.info(f"{case['name']}: max relative error mmhornet vs mmpretrain "
                 f'(fp32) = {err:.2e} '
                 f"({'OK' if err < TOLERANCE else 'FAIL'}, < {TOLERANCE:g})")
@@ -430,6 +448,8 @@ def run_case(case, args, device, amp_dtype, logger):
         # Case names end with the mode: '... train' -> '... fwd+bwd'.
         name = f"{case['name'].rsplit(' ', 1)[0]} {phase}"
         pair = []
+        # A backward pass costs about twice the forward's FLOPs.
+        phase_flops = flops * (1 if phase == 'infer' else 3)
         for impl in impls:
             stats = summarize(times[impl, phase])
             pair.append(
@@ -444,6 +464,9 @@ def run_case(case, args, device, amp_dtype, logger):
                     agree=err < TOLERANCE,
                     images_per_s=case['batch'] * 1e3 / stats['median'],
                     memory_bytes=memory[impl],
+                    flops=phase_flops,
+                    **achieved(phase_flops, stats['median'],
+                               dtype_peak['gflops'] if dtype_peak else None),
                     **{
                         f'{k}_ms': v
                         for k, v in stats.items()
@@ -530,14 +553,17 @@ def table(rows, device):
         else 'saved-for-bwd'
     lines = [
         f'| case | impl | median ms | IQR ms | min-max ms | img/s | '
-        f'{mem_name} | speed-up | paired speed-up (IQR) |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|'
+        f'{mem_name} | GFLOP/s | % of GEMM peak | speed-up | '
+        'paired speed-up (IQR) |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
     ]
     for row in rows:
         speedup = row.get('speedup_vs_mmpretrain')
         paired = row.get('paired_speedup') or row.get(
             'paired_speedup_vs_mmhornet')
         vs = ' vs mmhornet' if 'paired_speedup_vs_mmhornet' in row else ''
+        fraction = f"{100 * row['peak_fraction']:.0f}%" \
+            if row.get('peak_fraction') is not None else 'n/a'
         paired = f"{paired['median']:.2f}x ({paired['p25']:.2f}-" \
             f"{paired['p75']:.2f}){vs}" if paired else ''
         lines.append(
@@ -545,6 +571,7 @@ def table(rows, device):
             f"{row['p25_ms']:.1f}-{row['p75_ms']:.1f} | "
             f"{row['min_ms']:.1f}-{row['max_ms']:.1f} | "
             f"{row['images_per_s']:.2f} | {fmt_bytes(row['memory_bytes'])} "
+            f"| {row['gflops']:.0f} | {fraction} "
             f"| {f'{speedup:.2f}x' if speedup else ''} | {paired} |")
     return '\n'.join(lines)
 
@@ -603,9 +630,22 @@ def main(argv=None):
                     f,
                     indent=2)
         return 0
+    from mmhornet.analysis.roofline import bf16_supported, cpu_info, gemm_peak
+    env['cpu'] = cpu_info()
+    peaks = {'fp32': gemm_peak(torch.float32, device, args.gemm_size)}
+    if bf16_supported(device):
+        peaks['bf16'] = gemm_peak(torch.bfloat16, device, args.gemm_size)
+    if device.type == 'cuda':
+        peaks['fp16'] = gemm_peak(torch.float16, device, args.gemm_size)
+    env['gemm_peak_gflops'] = {k: v['gflops'] for k, v in peaks.items()}
+    logger.info(f"machine: {env['cpu']['model']}, ISA "
+                f"{' '.join(env['cpu']['isa']) or '-'}; GEMM peak "
+                f'({args.gemm_size}^3, {env["threads"]} threads): ' +
+                ', '.join(f'{k} {v:.0f} GFLOP/s'
+                          for k, v in env['gemm_peak_gflops'].items()))
     rows = []
     for case in make_cases(args):
-        rows.extend(run_case(case, args, device, amp_dtype, logger))
+        rows.extend(run_case(case, args, device, amp_dtype, logger, peaks))
     env['loadavg_end'] = os.getloadavg()
     memory_note = (
         'memory: peak torch.cuda.max_memory_allocated over the timed runs'
@@ -617,7 +657,9 @@ def main(argv=None):
         '\n' + table(rows, device) + '\nspeed-up = mmpretrain median / '
         'mmhornet median; paired speed-up = median (and IQR) over rounds '
         'of mmpretrain / mmhornet time within the round; times per step '
-        '(batch) in ms, '
+        '(batch) in ms, GFLOP/s = FLOPs (2 per multiply-add, project '
+        'counter; fwd+bwd and train = 3x the forward) / median time, as a '
+        'fraction of the GEMM peak of its dtype measured above, '
         f'{args.repeats} timed rounds after {args.warmup} warm-up, '
         f'{args.settle} untimed step(s) before each timed one, '
         f"interleaved. Load average {env['loadavg_start'][0]:.1f} at "
