@@ -1,7 +1,7 @@
-# mmdet's Mask R-CNN R-50 1x with HorFPN in place of its FPN: the FPN's 3x3 output
-# convs become order-2 g^nConv blocks with a 7x7 depthwise mixer (the HorNet
-# paper's HorFPN); the neck's other settings, the backbone, heads, data and
-# schedule are mmdet's config unchanged.
+# mmdet's Mask R-CNN R-50 1x with HorFPN in place of its FPN: the FPN's
+# 3x3 output convs become order-2 g^nConv blocks with a 7x7 depthwise mixer
+# (the HorNet paper's HorFPN); the neck's other settings, the backbone, heads,
+# data and schedule are mmdet's config unchanged.
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     '../_base_/default_runtime.py'
