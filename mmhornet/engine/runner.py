@@ -55,12 +55,18 @@ class MMHornetRunner(Runner):
       warn, and evaluate a half-random model).
     * **Checked plugins**: g^nConv plugins on a ResNet-18 / -34 are refused
       with a message that says why (:func:`~mmhornet.models.check_plugins`).
+    * **Compiling parts of a model**: ``compile=dict(modules=['backbone'],
+      **torch_compile_kwargs)`` compiles those submodules in place (for
+      train, val and test), where mmengine's ``compile=True`` compiles the
+      whole ``train_step`` (data preprocessor, heads and losses included,
+      which for detectors means graph breaks) and only for training.
 
     Safe loading (``weights_only=True`` with mmengine's checkpoint types
     allowlisted) needs no runner: importing mmhornet registers it.
     """
 
     _checking_shapes = False
+    _modules_compiled = False
 
     def setup_env(self, env_cfg: Dict) -> None:
         """mmengine's set-up, with gloo when distributed without CUDA, and
@@ -135,13 +141,44 @@ class MMHornetRunner(Runner):
 
     def test(self) -> dict:
         """mmengine's test, the checkpoint checked against the model."""
+        self._maybe_compile('test_step')
         with self._shapes_checked():
             return super().test()
 
     def val(self) -> dict:
         """mmengine's val, the checkpoint checked against the model."""
+        self._maybe_compile('val_step')
         with self._shapes_checked():
             return super().val()
+
+    def _maybe_compile(self, target: str) -> None:
+        """``compile=dict(modules=[...], **kwargs)``: ``torch.compile`` those
+        submodules in place, once; any other ``compile`` setting is
+        mmengine's (``train_step`` compiled, in training only)."""
+        compile_cfg = self.cfg.get('compile')
+        if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
+            if target == 'train_step':
+                super()._maybe_compile(target)
+            return
+        if self._modules_compiled:
+            return
+        options = {k: v for k, v in compile_cfg.items() if k != 'modules'}
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        for name in compile_cfg['modules']:
+            try:
+                module = model.get_submodule(name)
+            except AttributeError as e:
+                raise ValueError(
+                    f'compile=dict(modules=[{name!r}, ...]): the model '
+                    f'({type(model).__name__}) has no submodule {name!r}; '
+                    'name one of its children, e.g. '
+                    f'{[n for n, _ in model.named_children()]}') from e
+            module.compile(**options)
+        self._modules_compiled = True
+        self.logger.info(
+            f"compiled {list(compile_cfg['modules'])} with torch.compile"
+            f'({options}); the first iterations include compiling.')
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
         """Call the hooks; a checkpoint loaded to test or validate is first

@@ -38,8 +38,8 @@ def parse_tool_args(parser: argparse.ArgumentParser,
                     argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Add the arguments every tool ends with, parse, and check the config.
 
-    Adds ``--cfg-options``, ``--cfg-options-allow-new``, ``--launcher`` and
-    ``--local-rank``, and exports ``LOCAL_RANK`` as mmdet's tools do.
+    Adds ``--cfg-options``, ``--cfg-options-allow-new``, ``--compile``,
+    ``--launcher`` and ``--local-rank``, and exports ``LOCAL_RANK`` as mmdet's tools do.
 
     Args:
         parser (argparse.ArgumentParser): From :func:`tool_parser`, with
@@ -55,6 +55,15 @@ def parse_tool_args(parser: argparse.ArgumentParser,
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher; without CUDA the processes talk over gloo')
+    parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='backbone',
+        choices=['backbone', 'model'],
+        default=None,
+        help="torch.compile the model's backbone (the default of a bare "
+        "--compile; mmhornet's runner) or, with 'model', mmengine's whole "
+        'train_step')
     # torch.distributed.launch passes --local-rank (torch >= 2.0), older
     # versions --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -95,6 +104,10 @@ def load_tool_config(
             merge_cfg_options(
                 cfg, args.cfg_options, allow_new=args.cfg_options_allow_new)
         apply_args(cfg, host)
+        if getattr(args, 'compile', None) == 'backbone':
+            cfg.compile = dict(modules=['backbone'])
+        elif getattr(args, 'compile', None) == 'model':
+            cfg.compile = True
     except ConfigOptionError as e:
         parser.error(str(e))
     set_work_dir(cfg, args.work_dir, args.config)
