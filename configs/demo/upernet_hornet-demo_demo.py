@@ -23,6 +23,14 @@ crop_size = (256, 256)
 # those steps (measured: stem bias gradient 8e4, next largest 2.8).
 image_scale = (1024, 384)
 
+# Cross-entropy class weights: the demo train set's pixels are 92.1%
+# background and 0.7-2.0% per object class (disk 1.96, rectangle 1.68,
+# triangle 0.72, star 0.95, ring 1.24, cross 1.36%). Unweighted, each of
+# seeds 0-3 never predicted one of the rarer classes (triangle, cross or
+# rectangle: IoU 0) though their mIoU met the target. Softened median
+# frequency balancing: w_c = sqrt(median share / share of c).
+class_weight = [0.122, 0.833, 0.900, 1.374, 1.196, 1.047, 1.0]
+
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
@@ -41,12 +49,14 @@ model = dict(
         in_channels=[32, 64, 128, 256],
         channels=64,
         num_classes=num_classes,
-        norm_cfg=_base_.demo_norm_cfg),
+        norm_cfg=_base_.demo_norm_cfg,
+        loss_decode=dict(class_weight=class_weight)),
     auxiliary_head=dict(
         in_channels=128,
         channels=32,
         num_classes=num_classes,
-        norm_cfg=_base_.demo_norm_cfg),
+        norm_cfg=_base_.demo_norm_cfg,
+        loss_decode=dict(class_weight=class_weight)),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(171, 171)))
 
 # Label maps hold 1 = background, 2..7 = objects (0 unused), so

@@ -97,6 +97,6 @@ def summary_grid(pictures: Sequence[str],
     fig.suptitle(title)
     fig.tight_layout()
     Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_file, dpi=90)
+    fig.savefig(out_file, dpi=72)
     plt.close(fig)
     return out_file
