@@ -39,7 +39,8 @@ def parse_tool_args(parser: argparse.ArgumentParser,
     """Add the arguments every tool ends with, parse, and check the config.
 
     Adds ``--cfg-options``, ``--cfg-options-allow-new``, ``--compile``,
-    ``--launcher`` and ``--local-rank``, and exports ``LOCAL_RANK`` as mmdet's tools do.
+    ``--launcher`` and ``--local-rank``, and exports ``LOCAL_RANK`` as
+    mmdet's tools do.
 
     Args:
         parser (argparse.ArgumentParser): From :func:`tool_parser`, with
