@@ -35,9 +35,7 @@ class _Net(BaseModel):
 def _runner(tmp_path, compile_cfg):
     torch.manual_seed(0)
     return MMHornetRunner(
-        model=_Net(),
-        work_dir=str(tmp_path),
-        cfg=dict(compile=compile_cfg))
+        model=_Net(), work_dir=str(tmp_path), cfg=dict(compile=compile_cfg))
 
 
 def test_backbone_compiled_matches_eager(tmp_path):
@@ -55,8 +53,10 @@ def test_backbone_compiled_matches_eager(tmp_path):
         m.train()
         y = m(x)
         y.square().mean().backward()
-        outs.append((y.detach(), {n: p.grad.clone()
-                                  for n, p in m.named_parameters()}))
+        outs.append((y.detach(), {
+            n: p.grad.clone()
+            for n, p in m.named_parameters()
+        }))
     torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
     for name, grad in outs[0][1].items():
         torch.testing.assert_close(
@@ -74,10 +74,10 @@ def test_unknown_module_is_named(tmp_path):
         runner._maybe_compile('train_step')
 
 
-@pytest.mark.parametrize('flag,expected', [([], None),
-                                           (['--compile'],
-                                            dict(modules=['backbone'])),
-                                           (['--compile', 'model'], True)])
+@pytest.mark.parametrize('flag,expected',
+                         [([], None),
+                          (['--compile'], dict(modules=['backbone'])),
+                          (['--compile', 'model'], True)])
 def test_compile_flag(tmp_path, monkeypatch, flag, expected):
     from tests.test_tools.helpers import DATA, TOY_CONFIG
     monkeypatch.syspath_prepend(DATA)  # the toy config's custom_imports
