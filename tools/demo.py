@@ -87,11 +87,11 @@ def last_metrics(work_dir: Path, keys):
     return {k: scalars[k][-1][1] for k in keys if k in scalars}, path
 
 
-def phase_seconds(scalars_path, metric, num_val, wall):
+def phase_seconds(scalars_path, metric, val_iters, wall):
     """Where a training run's wall time went, from its ``scalars.json``: the
     train iterations (each logged mean ``time`` stands for the iterations
-    since the previous log), the validation (its mean ``time`` per image
-    times the images) and the rest (start-up and imports, building, data
+    since the previous log), the validation (its mean ``time`` per
+    iteration times the iterations) and the rest (start-up and imports, building, data
     loading set-up, checkpointing)."""
     train = val = 0.
     last = 0
@@ -101,7 +101,7 @@ def phase_seconds(scalars_path, metric, num_val, wall):
             train += record['time'] * (record['step'] - last)
             last = record['step']
         elif metric in record:
-            val += record['time'] * num_val
+            val += record['time'] * val_iters
     return dict(train=train, val=val, rest=max(wall - train - val, 0.))
 
 
