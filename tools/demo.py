@@ -91,8 +91,8 @@ def phase_seconds(scalars_path, metric, val_iters, wall):
     """Where a training run's wall time went, from its ``scalars.json``: the
     train iterations (each logged mean ``time`` stands for the iterations
     since the previous log), the validation (its mean ``time`` per
-    iteration times the iterations) and the rest (start-up and imports, building, data
-    loading set-up, checkpointing)."""
+    iteration times the iterations) and the rest (start-up and imports,
+    building, data loading set-up, checkpointing)."""
     train = val = 0.
     last = 0
     for line in Path(scalars_path).read_text().splitlines():
