@@ -6,7 +6,6 @@ import functools
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine import Config
@@ -15,6 +14,7 @@ from mmengine.optim import OptimWrapper
 from mmhornet.analysis.flops import build_from_config
 from mmhornet.layers import GnConvModule
 from mmhornet.models import GnConvPlugin, HorUPerHead
+from ..test_models.helpers import det_batch
 from .hosts import host_config, without_scope
 from .metafiles import recipes
 
@@ -66,23 +66,8 @@ def test_config_changes_only_what_it_swaps(name):
 
 
 def _det_batch(size=(128, 160)):
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
-    h, w = size
-    boxes = [[10., 20., 70., 90.], [80., 30., 150., 120.]]
-    masks = np.zeros((2, h, w), dtype=np.uint8)
-    for j, (x1, y1, x2, y2) in enumerate(boxes):
-        masks[j, int(y1):int(y2), int(x1):int(x2)] = 1
-    sample = DetDataSample(
-        metainfo=dict(
-            img_id=0, img_shape=size, ori_shape=size, scale_factor=(1., 1.)))
-    sample.gt_instances = InstanceData(
-        bboxes=torch.tensor(boxes),
-        labels=torch.tensor([0, 5]),
-        masks=BitmapMasks(masks, h, w))
-    image = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
-    return dict(inputs=[image], data_samples=[sample])
+    return det_batch(size, ([[10., 20., 70., 90.], [80., 30., 150., 120.]], ),
+                     ([0, 5], ))
 
 
 def _seg_batch(size=(64, 64), n=2):

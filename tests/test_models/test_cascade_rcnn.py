@@ -3,14 +3,13 @@ the real COCO config, trains a step and predicts on the CPU."""
 import copy
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmengine import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
-from .helpers import CONFIG_DIR, tiny_arch
+from .helpers import CONFIG_DIR, det_batch, tiny_arch
 
 CONFIG = osp.join(CONFIG_DIR, 'coco', 'hornet_cascade.py')
 NUM_CLASSES = 3
@@ -56,32 +55,9 @@ def _small_detector_cfg():
 
 
 def _batch():
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
-
-    h, w = IMAGE
-    inputs, samples = [], []
-    boxes_per_image = ([[10., 20., 70., 90.],
-                        [80., 30., 150., 120.]], [[5., 5., 60., 50.],
-                                                  [40., 60., 130., 125.]])
-    for i, boxes in enumerate(boxes_per_image):
-        inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8))
-        masks = np.zeros((len(boxes), h, w), dtype=np.uint8)
-        for j, (x1, y1, x2, y2) in enumerate(boxes):
-            masks[j, int(y1):int(y2), int(x1):int(x2)] = 1
-        sample = DetDataSample(
-            metainfo=dict(
-                img_id=i,
-                img_shape=IMAGE,
-                ori_shape=IMAGE,
-                scale_factor=(1., 1.)))
-        sample.gt_instances = InstanceData(
-            bboxes=torch.tensor(boxes),
-            labels=torch.tensor([0, i + 1]),
-            masks=BitmapMasks(masks, h, w))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    return det_batch(IMAGE, ([[10., 20., 70., 90.], [80., 30., 150., 120.]
+                              ], [[5., 5., 60., 50.], [40., 60., 130., 125.]]),
+                     ([0, 1], [0, 2]))
 
 
 @pytest.fixture(scope='module')

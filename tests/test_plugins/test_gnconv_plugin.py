@@ -26,15 +26,14 @@ def _plugins(position, **cfg):
 
 
 def _resnet(scope, type_, **kwargs):
+    """A host ResNet, by default the narrow ResNet-50."""
     import mmdet.models  # noqa: F401  (registers the hosts' backbones)
     import mmseg.models  # noqa: F401
     from mmengine.registry import MODELS
+    cfg = dict(type=type_, depth=50, base_channels=BASE)
+    cfg.update(kwargs)
     with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(
-            dict(
-                type=type_,
-                depth=50,
-                **dict(dict(base_channels=BASE), **kwargs)))
+        return MODELS.build(cfg)
 
 
 def _randomize_bn(model, seed=0):
@@ -168,7 +167,7 @@ def test_basic_block_resnets_are_refused(depth, tmp_path):
         type='ResNet', depth=depth, plugins=_plugins('after_conv2'))
     # The host's own error says only 'Not implemented yet.'
     with pytest.raises(AssertionError, match='Not implemented yet'):
-        _build_host_backbone(backbone)
+        _resnet('mmdet', 'ResNet', depth=depth, plugins=backbone['plugins'])
     message = (f'ResNet depth {depth} is made of BasicBlocks.*'
                'mmhornet.GnConvPlugin.*Use depth 50, 101 or 152')
     with pytest.raises(ValueError, match=message):
@@ -182,10 +181,3 @@ def test_basic_block_resnets_are_refused(depth, tmp_path):
     # Bottleneck depths and backbones without plugins pass.
     check_plugins(dict(backbone=dict(backbone, depth=50)))
     check_plugins(dict(backbone=dict(type='ResNet', depth=18)))
-
-
-def _build_host_backbone(cfg):
-    import mmdet.models  # noqa: F401
-    from mmengine.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg)

@@ -17,7 +17,6 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
@@ -89,9 +88,7 @@ class GnConvPlugin(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, C, H, W)."""
-        y = x.permute(0, 2, 3, 1).contiguous()
-        y = F.layer_norm(y, self.norm.normalized_shape, self.norm.weight,
-                         self.norm.bias, self.norm.eps)
+        y = self.norm(x.permute(0, 2, 3, 1))
         return x + self.gnconv(y).permute(0, 3, 1, 2)
 
 
