@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from .flops import FlopReport, count_flops
+from .timing import summarize
 
 #: The hosts' standard input sizes (H, W).
 DETECTION_SHAPE = (800, 1216)
@@ -221,9 +222,9 @@ def time_table(times: Dict[Tuple[str, str], List[float]]) -> str:
         if group not in base:
             base[group] = ts
             rows.append(f'| **{group}** | | |')
-        q1, med, q3 = statistics.quantiles(
-            ts, n=4, method='inclusive') if len(ts) > 1 else (ts[0], ) * 3
+        stats = summarize(ts)
         ratio = statistics.median(t / b for t, b in zip(ts, base[group]))
-        rows.append(f'| {name} | {1e3 * med:.1f} ({1e3 * q1:.1f}-'
-                    f'{1e3 * q3:.1f}) | {ratio:.2f}x |')
+        rows.append(f"| {name} | {1e3 * stats['median']:.1f} "
+                    f"({1e3 * stats['p25']:.1f}-{1e3 * stats['p75']:.1f}) | "
+                    f'{ratio:.2f}x |')
     return '\n'.join(rows)

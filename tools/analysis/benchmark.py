@@ -44,7 +44,6 @@ import json
 import os
 import os.path as osp
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -52,6 +51,8 @@ from contextlib import nullcontext
 
 import torch
 from mmengine.logging import MMLogger
+
+from mmhornet.analysis.timing import summarize
 
 IMPLS = ('mmhornet', 'mmpretrain')
 TOLERANCE = 1e-5
@@ -365,21 +366,6 @@ class OrtTimer:
 
     def memory(self):
         return None
-
-
-def summarize(times):
-    times = sorted(times)
-    if len(times) >= 2:
-        q1, _, q3 = statistics.quantiles(times, n=4, method='inclusive')
-    else:
-        q1 = q3 = times[0]
-    return dict(
-        median=statistics.median(times),
-        p25=q1,
-        p75=q3,
-        min=times[0],
-        max=times[-1],
-        times=times)
 
 
 def forward_flops(model, x):
