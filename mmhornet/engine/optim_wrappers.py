@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmhornet.registry import OPTIM_WRAPPERS
+from .cpu_autocast import fp32_mmcv_ops_under_cpu_autocast
 
 CPU_AMP_WRAPPER = 'mmhornet.CpuAmpOptimWrapper'
 _AMP_TYPES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
@@ -37,6 +38,8 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 f'CPU autocast supports only bfloat16, got dtype={dtype!r}')
         super().__init__(**kwargs)
         self.cast_dtype = torch.bfloat16
+        # mmdet's detectors call mmcv ops without bf16 CPU kernels.
+        fp32_mmcv_ops_under_cpu_autocast()
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):

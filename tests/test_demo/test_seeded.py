@@ -1,5 +1,6 @@
 """The demo is seeded: the same seed gives the same run on a CPU, to the
-last digit of every loss and metric; another seed gives another run."""
+last digit of every loss and metric (that another seed gives another run
+is asserted in test_learning.py)."""
 import json
 import os
 import subprocess
@@ -35,9 +36,6 @@ def _run(tmp_path, seed, name):
 def test_same_seed_same_run(tmp_path):
     first = _run(tmp_path, 5, 'a')
     again = _run(tmp_path, 5, 'b')
-    other = _run(tmp_path, 6, 'c')
     assert len(first) >= 2  # a train log and the validation
     assert any('loss' in r for r in first) and any('mIoU' in r for r in first)
     assert first == again
-    losses = [r['loss'] for r in first if 'loss' in r]
-    assert losses != [r['loss'] for r in other if 'loss' in r]

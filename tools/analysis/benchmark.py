@@ -36,6 +36,7 @@ Examples:
     python tools/analysis/benchmark.py --device cuda --amp --batch 64
     python tools/analysis/benchmark.py --onnx --modes infer --batch 4
     python tools/analysis/benchmark.py --decoders --repeats 7  # g^nConv cost
+    python tools/analysis/benchmark.py --whole --repeats 3  # vs ConvNeXt-T
     python tools/analysis/benchmark.py --tiny --size 64 --det-size 64 96 \
         --repeats 1 --warmup 0 --json out.json
 """
@@ -148,6 +149,38 @@ def parse_args(argv=None):
         help='instead: forward times of FPN vs HorFPN, UPerHead vs '
         'HorUPerHead and ResNet-50 with and without the g^nConv plugin '
         '(mmhornet.analysis.decoders), batch 1, at the hosts\' input sizes')
+    parser.add_argument(
+        '--whole',
+        action='store_true',
+        help='instead: whole models (mmhornet.analysis.whole_model), '
+        'Cascade Mask R-CNN 3x and UPerNet with HorNet-T (mmhornet, '
+        "mmpretrain) and the hosts' ConvNeXt-T configs, a train iteration "
+        'and an inference each (--modes), with the backbone share')
+    parser.add_argument(
+        '--whole-tasks',
+        nargs='+',
+        default=['det', 'seg'],
+        choices=['det', 'seg'],
+        help='--whole groups (default both)')
+    parser.add_argument(
+        '--whole-variant',
+        default='t',
+        choices=['t', 't-gf'],
+        help='--whole HorNet: T (7x7, beside mmpretrain\'s) or T-GF')
+    parser.add_argument(
+        '--whole-det-size',
+        type=int,
+        nargs=2,
+        default=[800, 1333],
+        metavar=('H', 'W'),
+        help='--whole detector input (default 800 1333)')
+    parser.add_argument(
+        '--whole-seg-size',
+        type=int,
+        nargs=2,
+        default=[512, 512],
+        metavar=('H', 'W'),
+        help='--whole segmentor crops (default 512 512)')
     parser.add_argument(
         '--onnx',
         action='store_true',
@@ -615,6 +648,26 @@ def main(argv=None):
                         ]),
                     f,
                     indent=2)
+        return 0
+    if args.whole:
+        from mmhornet.analysis.whole_model import (time_whole, whole_cases,
+                                                   whole_table)
+        rows = time_whole(
+            whole_cases(
+                tuple(args.whole_det_size), tuple(args.whole_seg_size),
+                args.whole_tasks, args.whole_variant), args.modes,
+            args.repeats, args.warmup, device, amp_dtype, args.seed)
+        logger.info(
+            '\n' + whole_table(rows) + '\nrandom weights, one step per '
+            f'round, {args.repeats} rounds after {args.warmup} warm-up, the '
+            'models of a group interleaved; vs first = median over rounds '
+            "of the step's time over the group's first model's; backbone "
+            'share = its forward (infer) or forward + backward (train) on '
+            f"the same input over the step; {env['threads']} threads, "
+            f'autocast {amp_dtype}')
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(dict(env=env, whole=rows), f, indent=2)
         return 0
     from mmhornet.analysis.roofline import bf16_supported, cpu_info, gemm_peak
     env['cpu'] = cpu_info()
