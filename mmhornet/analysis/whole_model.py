@@ -9,9 +9,12 @@ Cases (:func:`whole_cases`) come in groups at their hosts' standard inputs:
   ConvNeXt-T config (``convnext/cascade-mask-rcnn_convnext-t-p4-w7_fpn_
   4conv1fc-giou_amp-ms-crop-3x_coco.py``, the same 4conv1fc GIoU heads);
 - UPerNet, two 512x512 crops (the per-GPU batch of the 8xb2 configs; its
-  pooling module's BN cannot train on one): mmhornet's ADE20K HorNet-T config, with
-  mmpretrain's HorNet-T, and mmseg's
+  pooling module's BN cannot train on one): mmhornet's ADE20K HorNet-T
+  config, with mmpretrain's HorNet-T, and mmseg's
   ``convnext/convnext-tiny_upernet_8xb2-amp-160k_ade20k-512x512.py``.
+
+``variant='t-gf'`` puts mmhornet's HorNet-T-GF configs beside the ConvNeXt-T
+ones (``tools/analysis/gpu_check.sh`` trains the T-GF Cascade with AMP).
 
 The models have random weights (the configs' pretrained ``init_cfg`` is
 dropped, nothing is downloaded) and SyncBN runs as BN (mmengine's

@@ -114,3 +114,24 @@ def test_benchmark_json_arch(tmp_path):
             for row in result['rows']] == ['mmhornet', 'mmpretrain']
     assert all(row['agree'] for row in result['rows'])
     assert result['rows'][0]['arch'] == 'custom-0'
+
+
+@pytest.mark.slow
+def test_benchmark_convnext_rows(tmp_path):
+    _, result = _run(tmp_path, '--tiny', '--convnext', '--size', '64',
+                     '--batch', '1', '--modes', 'infer', '--no-det')
+    by_case = {}
+    for row in result['rows']:
+        by_case.setdefault(row['case'], {})[row['impl']] = row
+    first, second = by_case.values()
+    # ConvNeXt-T beside the first arch only, against mmhornet, with its own
+    # FLOPs (a real ConvNeXt-T: 4.5 GMACs at 224, scaled to 64 px).
+    assert set(first) == {'mmhornet', 'mmpretrain', 'convnext-t (mmpretrain)'}
+    assert set(second) == {'mmhornet', 'mmpretrain'}
+    convnext = first['convnext-t (mmpretrain)']
+    scale = 2 * (64 / 224)**2
+    assert scale * 4.4e9 < convnext['flops'] < scale * 4.6e9
+    assert convnext['flops'] > 10 * first['mmhornet']['flops']
+    ratio = convnext['paired_speedup_vs_mmhornet']['median']
+    assert ratio == pytest.approx(first['mmhornet']['median_ms'] /
+                                  convnext['median_ms'])

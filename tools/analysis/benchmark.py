@@ -56,6 +56,7 @@ from mmengine.logging import MMLogger
 from mmhornet.analysis.timing import summarize
 
 IMPLS = ('mmhornet', 'mmpretrain')
+CONVNEXT = 'convnext-t (mmpretrain)'
 TOLERANCE = 1e-5
 # Small archs for smoke tests: a 7x7 one and a GF one.
 TINY_ARCHS = {
@@ -182,6 +183,12 @@ def parse_args(argv=None):
         metavar=('H', 'W'),
         help='--whole segmentor crops (default 512 512)')
     parser.add_argument(
+        '--convnext',
+        action='store_true',
+        help="also time mmpretrain's ConvNeXt-T (its own weights, layer "
+        'scales 0.5; no agreement check), the backbone of the hosts\' '
+        'ConvNeXt configs, in the cases of the first arch')
+    parser.add_argument(
         '--onnx',
         action='store_true',
         help='also time onnxruntime (CPU) on mmhornet exported to ONNX, for '
@@ -251,6 +258,22 @@ def build_pair(arch, seed, **kwargs):
     ours = HorNet(arch=arch, **kwargs)
     ours.load_state_dict(ref.state_dict(), strict=True)
     return {'mmhornet': ours, 'mmpretrain': ref}
+
+
+def build_convnext(seed, out_indices, gap_before_final_norm):
+    """mmpretrain's ConvNeXt-T with the case's outputs, layer scales 0.5
+    (the 1e-6 default makes every block an identity)."""
+    from mmpretrain.models.backbones import ConvNeXt
+    torch.manual_seed(seed)
+    model = ConvNeXt(
+        arch='tiny',
+        out_indices=out_indices,
+        gap_before_final_norm=gap_before_final_norm)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if 'gamma' in name:
+                p.fill_(0.5)
+    return model
 
 
 def rel_err(a, b):
@@ -417,6 +440,7 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
     x = torch.randn(case['batch'], 3, *case['shape'])
     err = check_agreement(models, x)
     flops = forward_flops(models['mmhornet'], x)
+    impl_flops = {}
     dtype_peak = (peaks
                   or {}).get('bf16' if amp_dtype == torch.bfloat16 else
                              'fp16' if amp_dtype == torch.float16 else 'fp32')
@@ -440,6 +464,12 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         logger.info(f"{case['name']}: max relative error onnxruntime vs "
                     f'mmhornet (fp32) = {ort_err:.2e}')
         impls.append('onnxruntime')
+    if case.get('convnext'):
+        convnext = build_convnext(args.seed, **case['kwargs'])
+        impl_flops[CONVNEXT] = forward_flops(convnext, x.cpu())
+        runners[CONVNEXT] = StepTimer(
+            convnext.to(device), case['mode'], x, device, amp_dtype)
+        impls.append(CONVNEXT)
     phases = ('train', 'fwd+bwd') if case['mode'] == 'train' \
         else ('infer', )
     times = {(impl, phase): [] for impl in impls for phase in phases}
@@ -468,8 +498,9 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         name = f"{case['name'].rsplit(' ', 1)[0]} {phase}"
         pair = []
         # A backward pass costs about twice the forward's FLOPs.
-        phase_flops = flops * (1 if phase == 'infer' else 3)
         for impl in impls:
+            phase_flops = impl_flops.get(
+                impl, flops) * (1 if phase == 'infer' else 3)
             stats = summarize(times[impl, phase])
             pair.append(
                 dict(
@@ -502,7 +533,8 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         pair[0]['paired_speedup'] = dict(
             median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
         for row in pair[2:]:
-            # Other variants (onnxruntime): against mmhornet's eager model.
+            # Other variants (onnxruntime, ConvNeXt-T): against mmhornet's
+            # eager model.
             ratios = summarize([
                 ours / other
                 for ours, other in zip(times['mmhornet',
@@ -527,7 +559,7 @@ def make_cases(args):
     size = tuple(args.size * 2 if len(args.size) == 1 else args.size)
     cls_kwargs = dict(out_indices=(3, ), gap_before_final_norm=True)
     cases = []
-    for name, arch in archs:
+    for index, (name, arch) in enumerate(archs):
         for batch in args.batch:
             for mode in args.modes:
                 cases.append(
@@ -539,11 +571,12 @@ def make_cases(args):
                         mode=mode,
                         batch=batch,
                         shape=size,
-                        kwargs=cls_kwargs))
+                        kwargs=cls_kwargs,
+                        convnext=args.convnext and index == 0))
     if not args.no_det:
         det_names = args.det_archs or [archs[0][0]]
         lookup = dict(archs)
-        for name in det_names:
+        for index, name in enumerate(det_names):
             arch = lookup.get(name, parse_arch(name))
             h, w = args.det_size
             cases.append(
@@ -556,8 +589,8 @@ def make_cases(args):
                     batch=args.det_batch,
                     shape=(h, w),
                     kwargs=dict(
-                        out_indices=(0, 1, 2, 3),
-                        gap_before_final_norm=False)))
+                        out_indices=(0, 1, 2, 3), gap_before_final_norm=False),
+                    convnext=args.convnext and index == 0))
     return cases
 
 
