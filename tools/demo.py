@@ -87,6 +87,16 @@ def last_metrics(work_dir: Path, keys):
     return {k: scalars[k][-1][1] for k in keys if k in scalars}, path
 
 
+def val_iterations(spec, root):
+    """Iterations of one validation: the val images over the config's val
+    batch size."""
+    from mmengine import Config
+    batch = Config.fromfile(str(ROOT /
+                                spec['config'])).val_dataloader.batch_size
+    images = sum(1 for _ in Path(root, spec['val_images']).glob('*.jpg'))
+    return -(-images // batch)
+
+
 def phase_seconds(scalars_path, metric, val_iters, wall):
     """Where a training run's wall time went, from its ``scalars.json``: the
     train iterations (each logged mean ``time`` stands for the iterations
@@ -140,8 +150,8 @@ def run_task(name, spec, args, data_paths):
     curve = None
     phases = dict(total=wall)
     if scalars_path is not None:
-        num_val = sum(1 for _ in Path(root, spec['val_images']).glob('*.jpg'))
-        phases = phase_seconds(scalars_path, spec['target'][0], num_val, wall)
+        phases = phase_seconds(scalars_path, spec['target'][0],
+                               val_iterations(spec, root), wall)
         curve = plot_training_curves(
             load_scalars(str(scalars_path)),
             str(work_dir / 'training_curve.png'),
