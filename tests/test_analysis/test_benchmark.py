@@ -135,3 +135,14 @@ def test_benchmark_convnext_rows(tmp_path):
     ratio = convnext['paired_speedup_vs_mmhornet']['median']
     assert ratio == pytest.approx(first['mmhornet']['median_ms'] /
                                   convnext['median_ms'])
+
+
+def test_compile_needs_a_warmup_round():
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, '--compile', '--warmup', '0'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120)
+    assert proc.returncode == 2
+    assert '--compile compiles in the warm-up: --warmup >= 1' in proc.stderr

@@ -189,6 +189,12 @@ def parse_args(argv=None):
         'scales 0.5; no agreement check), the backbone of the hosts\' '
         'ConvNeXt configs, in the cases of the first arch')
     parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='also time torch.compile (default inductor) of both '
+        'implementations (compiled in the warm-up, so --warmup >= 1), '
+        'paired against eager mmhornet')
+    parser.add_argument(
         '--onnx',
         action='store_true',
         help='also time onnxruntime (CPU) on mmhornet exported to ONNX, for '
@@ -218,6 +224,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.settle < 0:
         parser.error('--repeats must be >= 1, --warmup and --settle >= 0')
+    if args.compile and args.warmup < 1:
+        parser.error('--compile compiles in the warm-up: --warmup >= 1')
     if min(args.batch) < 1:
         parser.error('--batch values must be >= 1')
     if len(args.size) not in (1, 2):
@@ -382,9 +390,13 @@ class StepTimer:
             'fwd+bwd': (middle - start) * 1e3
         }
 
+    #: False for compiled models (the saved-tensor hooks would recompile).
+    count_memory = True
+
     def memory(self):
         """Saved-for-backward bytes (CPU train), else None."""
-        if self.device.type == 'cuda' or self.mode != 'train':
+        if self.device.type == 'cuda' or self.mode != 'train' or \
+                not self.count_memory:
             return None
         nbytes = saved_activation_bytes(self.forward_backward,
                                         list(self.model.parameters()))
@@ -464,6 +476,14 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         logger.info(f"{case['name']}: max relative error onnxruntime vs "
                     f'mmhornet (fp32) = {ort_err:.2e}')
         impls.append('onnxruntime')
+    if args.compile:
+        # Compiled on their first (warm-up) step; same parameters as eager.
+        for impl in IMPLS:
+            runners[f'{impl} compiled'] = StepTimer(
+                torch.compile(models[impl]), case['mode'], x, device,
+                amp_dtype)
+            runners[f'{impl} compiled'].count_memory = False
+            impls.append(f'{impl} compiled')
     if case.get('convnext'):
         convnext = build_convnext(args.seed, **case['kwargs'])
         impl_flops[CONVNEXT] = forward_flops(convnext, x.cpu())
@@ -533,8 +553,8 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         pair[0]['paired_speedup'] = dict(
             median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
         for row in pair[2:]:
-            # Other variants (onnxruntime, ConvNeXt-T): against mmhornet's
-            # eager model.
+            # Other variants (compiled, onnxruntime, ConvNeXt-T): against
+            # mmhornet's eager model.
             ratios = summarize([
                 ours / other
                 for ours, other in zip(times['mmhornet',
