@@ -30,7 +30,6 @@ import copy
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -80,12 +79,11 @@ class WholeCase:
     def load_config(self):
         """The case's config, its backbone's pretrained init dropped."""
         from mmengine import Config
-        scope, sep, rest = self.config.partition('::')
-        if sep:
-            path = Path(find_spec(scope).origin).parent / '.mim/configs' / rest
+        from mmengine.hub import get_config
+        if '::' in self.config:
+            cfg = get_config(self.config)  # a host's installed config
         else:
-            path = ROOT / self.config
-        cfg = Config.fromfile(str(path))
+            cfg = Config.fromfile(str(ROOT / self.config))
         if self.backbone is not None:
             cfg.merge_from_dict(dict(model=dict(backbone=self.backbone)))
         cfg.model.backbone.pop('init_cfg', None)
