@@ -91,8 +91,11 @@ def val_iterations(spec, root):
     """Iterations of one validation: the val images over the config's val
     batch size."""
     from mmengine import Config
-    batch = Config.fromfile(str(ROOT /
-                                spec['config'])).val_dataloader.batch_size
+
+    # Only a value is read: the config's custom modules need no import.
+    cfg = Config.fromfile(
+        str(ROOT / spec['config']), import_custom_modules=False)
+    batch = cfg.val_dataloader.batch_size
     images = sum(1 for _ in Path(root, spec['val_images']).glob('*.jpg'))
     return -(-images // batch)
 
