@@ -6,12 +6,15 @@ The suite runs these on the CPU; ``tools/analysis/gpu_check.sh`` runs the same
 tests on a GPU with ``MMHORNET_TEST_DEVICE=cuda``.
 """
 import os
+import os.path as osp
+import sys
 
 import pytest
 import torch
 
 from .helpers import tiny_arch
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEVICE = torch.device(os.environ.get('MMHORNET_TEST_DEVICE', 'cpu'))
 # Stage maps 24, 12, 6, 3: not powers of two (cuFFT's half-precision FFTs
 # need them), the GF filters resized to 6x4 and 3x2.
@@ -37,23 +40,22 @@ def device_ready():
 
 
 def _pair(seed=0):
-    """mmpretrain's and mmhornet's HorNet, same weights, on DEVICE."""
-    from mmpretrain.models.backbones import HorNet as PretrainHorNet
-
-    from mmhornet.models import HorNet
-    torch.manual_seed(seed)
-    kwargs = dict(out_indices=(0, 1, 2, 3), gap_before_final_norm=False)
-    ref = PretrainHorNet(arch=tiny_arch(GF), **kwargs)
-    with torch.no_grad():
-        for name, p in ref.named_parameters():
-            if 'gamma' in name:  # blocks that matter
-                p.uniform_(0.25, 0.75)
-    ours = HorNet(arch=tiny_arch(GF), **kwargs)
-    ours.load_state_dict(ref.state_dict(), strict=True)
-    for model in (ours, ref):
+    """mmpretrain's and mmhornet's HorNet, same weights (the benchmark's
+    pair), on DEVICE, in eval mode."""
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+    try:
+        from benchmark import build_pair
+    finally:
+        sys.path.pop(0)
+    models = build_pair(
+        tiny_arch(GF),
+        seed,
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False)
+    for model in models.values():
         model.to(DEVICE)
         model.eval()  # (mmpretrain's HorNet.train returns None)
-    return ours, ref
+    return models['mmhornet'], models['mmpretrain']
 
 
 def _rel(a, b):
