@@ -17,6 +17,7 @@ Example:
     python tools/demo.py                           # the whole job
     python tools/demo.py --seed 3                  # another seed
     python tools/demo.py --tasks det --iters 20    # a quick look
+    python tools/demo.py --amp                     # bf16 autocast on a CPU
 """
 import argparse
 import json
@@ -48,7 +49,7 @@ TASKS = {
 }
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train and evaluate mmhornet on the demo data.')
     parser.add_argument(
@@ -74,7 +75,12 @@ def parse_args():
         type=int,
         default=None,
         help="training seed (default: the demo configs' randomness.seed, 0)")
-    return parser.parse_args()
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help="train with tools/train.py's --amp (fp16 on CUDA, bf16 "
+        'autocast on CPU)')
+    return parser.parse_args(argv)
 
 
 def last_metrics(work_dir: Path, keys):
@@ -118,16 +124,16 @@ def phase_seconds(scalars_path, metric, val_iters, wall):
     return dict(train=train, val=val, rest=max(wall - train - val, 0.))
 
 
-def run_task(name, spec, args, data_paths):
-    from mmhornet.visualization import load_scalars, plot_training_curves
-    from mmhornet.visualization.summary import last_step_pictures, summary_grid
-    work_dir = Path(args.work_dir) / name
+def train_command(name, spec, args, root):
+    """The ``tools/train.py`` command that trains task ``name`` on the demo
+    data under ``root`` (its folder, ending in ``/``)."""
     cmd = [
         sys.executable,
         str(ROOT / 'tools/train.py'), spec['config'], '--work-dir',
-        str(work_dir)
+        str(Path(args.work_dir) / name)
     ]
-    root = str(data_paths[spec['data_key']]).rstrip('/') + '/'
+    if args.amp:
+        cmd.append('--amp')
     options = [
         f'{split}_dataloader.dataset.data_root={root}'
         for split in ('train', 'val', 'test')
@@ -144,7 +150,15 @@ def run_task(name, spec, args, data_paths):
         ]
     if args.seed is not None:
         options.append(f'randomness.seed={args.seed}')
-    cmd += ['--cfg-options', *options]
+    return cmd + ['--cfg-options', *options]
+
+
+def run_task(name, spec, args, data_paths):
+    from mmhornet.visualization import load_scalars, plot_training_curves
+    from mmhornet.visualization.summary import last_step_pictures, summary_grid
+    work_dir = Path(args.work_dir) / name
+    root = str(data_paths[spec['data_key']]).rstrip('/') + '/'
+    cmd = train_command(name, spec, args, root)
     print(f'\n=== {name}: {" ".join(cmd)}', flush=True)
     start = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True)
@@ -204,7 +218,8 @@ def main():
     results = [run_task(t, TASKS[t], args, data_paths) for t in args.tasks]
 
     seed = args.seed if args.seed is not None else 0
-    print(f'\n=== mmhornet demo summary (seed {seed}; data '
+    precision = '; mixed precision (--amp)' if args.amp else ''
+    print(f'\n=== mmhornet demo summary (seed {seed}{precision}; data '
           f'{data_minutes:.1f} min)')
     for r in results:
         key, goal = TASKS[r['task']]['target']
@@ -229,7 +244,10 @@ def main():
     summary.write_text(
         json.dumps(
             dict(
-                seed=seed, data_minutes=round(data_minutes, 2), tasks=results),
+                seed=seed,
+                amp=args.amp,
+                data_minutes=round(data_minutes, 2),
+                tasks=results),
             indent=2))
     print(f'summary: {summary}')
 

@@ -1,4 +1,5 @@
-"""The demo summary's split of a training's wall time into phases."""
+"""The demo tool's pieces: the training command it runs and the split of a
+training's wall time into phases."""
 import importlib.util
 import json
 from pathlib import Path
@@ -30,3 +31,18 @@ def test_phase_seconds(tmp_path):
     path.write_text('\n'.join(json.dumps(r) for r in records))
     phases = demo.phase_seconds(path, 'mIoU', 8, wall=40.)
     assert phases == dict(train=30., val=2., rest=8.)
+
+
+def test_train_command_passes_amp_and_the_seed():
+    root = '/data/demo/coco/'
+    plain = demo.train_command('det', demo.TASKS['det'],
+                               demo.parse_args(['--seed', '4']), root)
+    amp = demo.train_command('det', demo.TASKS['det'],
+                             demo.parse_args(['--seed', '4', '--amp']), root)
+    assert '--amp' not in plain
+    assert amp == plain[:5] + ['--amp'] + plain[5:]
+    options = plain[plain.index('--cfg-options') + 1:]
+    assert 'randomness.seed=4' in options
+    assert f'val_evaluator.ann_file={root}annotations/instances_val.json' \
+        in options
+    assert f'train_dataloader.dataset.data_root={root}' in options
