@@ -12,7 +12,8 @@ Cases (HorNet-T's shapes, batch 4 at 224x224 unless noted):
   ``F.linear``);
 * ``gf filter``: resizing every GF filter of HorNet-T (GF) to the stage maps
   of an 800x1216 image, per forward (cached vs not);
-* ``model``: the whole HorNet-T / T-GF, fwd+bwd and inference.
+* ``model``: the whole HorNet-T / T-GF, fwd+bwd and inference, and
+  inference under bf16 autocast (with its kept weight casts).
 
 The fast and plain variants alternate within each round; the table gives
 the median and IQR over rounds and the median of the per-round ratios.
@@ -151,6 +152,13 @@ def model_cases():
             m.train()
 
         yield f'model, HorNet-{arch} b4 inference', infer
+
+        def infer_bf16(m=model, t=x):
+            with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+                m.eval()(t)
+            m.train()
+
+        yield f'model, HorNet-{arch} b4 bf16 inference', infer_bf16
 
 
 def table(rows):
