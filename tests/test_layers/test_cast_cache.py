@@ -7,27 +7,13 @@ import pytest
 import torch
 
 from mmhornet.layers import GnConv, utils
-from mmhornet.models import HorNet
+from .helpers import mixed_model
 
 BF16 = dict(device_type='cpu', dtype=torch.bfloat16)
 
 
 def _model():
-    """DW and GF stages; layer scales far from their 1e-6 init, so the
-    folded weights differ from the raw ones."""
-    torch.manual_seed(0)
-    model = HorNet(
-        dict(
-            base_dim=16,
-            depths=[1, 1, 2, 1],
-            orders=[2, 3, 4, 5],
-            dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
-            [dict(type='GF', h=4, w=3),
-             dict(type='GF', h=2, w=2)]),
-        out_indices=(0, 1, 2, 3),
-        layer_scale_init_value=0.5)
-    model.init_weights()
-    return model.eval()
+    return mixed_model().eval()
 
 
 X = torch.randn(2, 3, 64, 96)

@@ -1,0 +1,24 @@
+"""A small HorNet shared by the layer tests."""
+import torch
+
+from mmhornet.models import HorNet
+
+
+def mixed_model(**kwargs):
+    """DW stages and GF stages whose maps (64x96 input: 8x12, 4x6) take the
+    DFT path; layer scales far from their 1e-6 init, so folding matters."""
+    torch.manual_seed(0)
+    model = HorNet(
+        dict(
+            base_dim=16,
+            depths=[1, 1, 2, 1],
+            orders=[2, 3, 4, 5],
+            dw_cfg=[dict(type='DW', kernel_size=7)] * 2 +
+            [dict(type='GF', h=4, w=3),
+             dict(type='GF', h=2, w=2)]),
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False,
+        layer_scale_init_value=0.5,
+        **kwargs)
+    model.init_weights()
+    return model
