@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from .depthwise import depthwise_conv_nhwc
 from .policy import (cache_filter, dft_filter, fold_scale, fold_scales,
                      split_projection)
-from .utils import CastCache, cast_weights, linear, mul_into
+from .utils import linear, mul_into
 
 MIXER_TYPES = ('DW', 'GF')
 
@@ -139,6 +139,20 @@ def resize_filter(weight: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
     weight = F.interpolate(
         weight, size=tuple(grid), mode='bilinear', align_corners=True)
     return weight.permute(1, 2, 3, 0)
+
+
+def _linear_1x1(conv: nn.Conv2d,
+                x: torch.Tensor,
+                scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor,
+    then multiply by ``scale`` (per output channel; folded into the weight
+    and bias where :func:`~mmhornet.layers.policy.fold_scales` allows)."""
+    weight, bias = conv.weight.flatten(1), conv.bias
+    if scale is None:
+        return linear(x, weight, bias)
+    if fold_scales():
+        return linear(x, *fold_scale(weight, bias, scale))
+    return linear(x, weight, bias) * scale
 
 
 class GlobalLocalFilter(nn.Module):
@@ -300,7 +314,7 @@ def build_spatial_mixer(channels: int, cfg: Optional[dict]) -> nn.Module:
     return GlobalLocalFilter(channels, **cfg)
 
 
-class GnConv(CastCache, nn.Module):
+class GnConv(nn.Module):
     """Recursive gated convolution g^nConv.
 
     ``proj_in`` (1x1, C -> 2C) splits into a gate ``p0`` of ``C / 2^(n-1)``
@@ -353,30 +367,6 @@ class GnConv(CastCache, nn.Module):
             nn.Conv2d(self.dims[i], self.dims[i + 1], 1)
             for i in range(order - 1))
 
-    def _project(self,
-                 site: str,
-                 conv: nn.Conv2d,
-                 x: torch.Tensor,
-                 scale: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Apply a 1x1 ``nn.Conv2d`` to a channels-last ``(..., C)`` tensor,
-        then multiply by ``scale`` (per output channel; folded into the
-        weight and bias where :func:`~mmhornet.layers.policy.fold_scales`
-        allows, and kept cast under autocast where
-        :func:`~mmhornet.layers.policy.cache_casts` allows)."""
-        weight, bias = conv.weight, conv.bias
-        if scale is None:
-            return linear(
-                x,
-                *cast_weights(self, site, (weight, bias), lambda:
-                              (weight.flatten(1), bias)))
-        if fold_scales():
-            return linear(
-                x,
-                *cast_weights(
-                    self, site, (weight, bias, scale),
-                    lambda: fold_scale(weight.flatten(1), bias, scale)))
-        return linear(x, weight.flatten(1), bias) * scale
-
     def _mix(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial mixing times ``scale``, (N, H, W, C') -> (N, H, W, C')."""
         if isinstance(self.dwconv, GlobalLocalFilter):
@@ -399,18 +389,17 @@ class GnConv(CastCache, nn.Module):
             # proj_in as two matmuls on row blocks of its weight: the mixer's
             # input comes out contiguous, so the depthwise conv needs no
             # copy. (split, not slicing: its backward is one cat.)
-            w_gate, w_feat, b_gate, b_feat = cast_weights(
-                self, 'proj_in', (self.proj_in.weight, bias), lambda:
-                (*weight.split(sizes), *bias.split(sizes)))
+            (w_gate, w_feat), (b_gate, b_feat) = (weight.split(sizes),
+                                                  bias.split(sizes))
             gate, feats = linear(x, w_gate, b_gate), linear(x, w_feat, b_feat)
         else:
             gate, feats = linear(x, weight, bias).split(sizes, dim=-1)
         feats = self._mix(feats)
         qs = feats.split(self.dims, dim=-1)
         x = mul_into(gate, qs[0])
-        for i, (proj, q) in enumerate(zip(self.projs, qs[1:])):
-            x = mul_into(self._project(f'projs.{i}', proj, x), q)
-        x = self._project('proj_out', self.proj_out, x, out_scale)
+        for proj, q in zip(self.projs, qs[1:]):
+            x = mul_into(_linear_1x1(proj, x), q)
+        x = _linear_1x1(self.proj_out, x, out_scale)
         if self.data_format == 'channels_first':
             x = x.permute(0, 3, 1, 2)
         return x

@@ -26,10 +26,6 @@ one predicate here, and the layers ask only these:
 :func:`split_projection`  g^nConv's ``proj_in`` as two matmuls on row blocks
                        of its weight, so the mixer's input comes out
                        contiguous (no copy before the depthwise conv).
-:func:`cache_casts`    under autocast without gradients, the projections'
-                       weights (folded) kept in the autocast dtype from one
-                       forward to the next, not folded and cast again on
-                       every call.
 =====================  =====================================================
 
 Where each applies, and why there only, is in its docstring; what each buys,
@@ -211,21 +207,6 @@ def fold_scales() -> bool:
     values within bfloat16 rounding.
     """
     return _enabled
-
-
-def cache_casts(*sources: torch.Tensor) -> bool:
-    """A projection's weights, as computed from the parameters ``sources``
-    (folded scales, row blocks) and cast to the autocast dtype, may be kept
-    from one forward to the next: under autocast (the cast autocast would
-    make on every call, made once), where no gradient flows into
-    ``sources`` (eval, ``no_grad``, frozen), and not while recording (a
-    recorder would take a cache hit for a constant). The same numbers as
-    autocast's own cast; an entry is recomputed once a source changes.
-    Without autocast nothing is kept (an fp32 copy would double the memory
-    of the folded weights for the price of one multiply)."""
-    if not _eager() or not sources or autograd_records(*sources):
-        return False
-    return torch.is_autocast_enabled(sources[0].device.type)
 
 
 def split_projection() -> bool:

@@ -1,13 +1,9 @@
 """Small building blocks shared by HorNet blocks."""
-from typing import Callable, Optional, Sequence, Tuple
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .policy import cache_casts, in_place, matmul_bias
-
-Weights = Tuple[Optional[torch.Tensor], ...]
+from .policy import in_place, matmul_bias
 
 
 def mul_into(out: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
@@ -36,43 +32,6 @@ def linear(x: torch.Tensor, weight: torch.Tensor,
     if matmul_bias(x, weight, bias):
         return torch.matmul(x, weight.t()).add_(bias)
     return F.linear(x, weight, bias)
-
-
-class CastCache:
-    """Mixin for a module whose projections keep their weights cast (see
-    :func:`cast_weights`); ``.to()`` / ``.half()`` / ``.cuda()`` drop them
-    with the old parameters. Put it before ``nn.Module`` in the bases."""
-
-    def _apply(self, fn, *args, **kwargs):
-        self.__dict__.get('_cast_cache', {}).clear()
-        return super()._apply(fn, *args, **kwargs)
-
-
-def cast_weights(owner: nn.Module, site: str, sources: Sequence[torch.Tensor],
-                 make: Callable[[], Weights]) -> Weights:
-    """The weights ``make()`` computes from the parameters ``sources``, kept
-    on ``owner`` (a :class:`CastCache`) under the name ``site`` in the
-    autocast dtype where :func:`~mmhornet.layers.policy.cache_casts`
-    allows, else ``make()`` itself.
-
-    A kept entry is used while every source has the same storage and
-    version (in-place updates, ``load_state_dict`` and optimizer steps bump
-    the version) and the autocast dtype is the same.
-    """
-    if not cache_casts(*sources):
-        return make()
-    dtype = torch.get_autocast_dtype(sources[0].device.type)
-    key = (dtype, ) + tuple((s.data_ptr(), s._version) for s in sources)
-    cache = owner.__dict__.setdefault('_cast_cache', {})
-    hit = cache.get(site)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    # Normal tensors even under inference_mode: a frozen layer may later
-    # take inputs that need gradients, and autograd then saves its weights.
-    with torch.inference_mode(False), torch.no_grad():
-        weights = tuple(None if w is None else w.to(dtype) for w in make())
-    cache[site] = (key, weights)
-    return weights
 
 
 class DropPath(nn.Module):

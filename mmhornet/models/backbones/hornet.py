@@ -24,8 +24,7 @@ from mmengine.model import BaseModule
 
 from mmhornet.layers import DropPath, GnConv, LayerScale
 from mmhornet.layers.policy import fold_scale, fold_scales
-from mmhornet.layers.utils import (CastCache, add_into, cast_weights,
-                                   gelu_into, linear)
+from mmhornet.layers.utils import add_into, gelu_into, linear
 from mmhornet.registry import MODELS
 
 
@@ -138,7 +137,7 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
     return arch
 
 
-class HorNetBlock(CastCache, nn.Module):
+class HorNetBlock(nn.Module):
     """One HorNet block, channels-last.
 
     ``x + gamma1 * gnconv(norm1(x))``, then
@@ -192,17 +191,11 @@ class HorNetBlock(CastCache, nn.Module):
         # branch + x: the same sum, written into the fresh branch.
         branch = self.drop_path(self.gnconv(self.norm1(x), out_scale=g1))
         x = add_into(branch, x)
-        w1, b1 = self.pwconv1.weight, self.pwconv1.bias
-        y = linear(
-            self.norm2(x),
-            *cast_weights(self, 'pwconv1', (w1, b1), lambda: (w1, b1)))
+        y = linear(self.norm2(x), self.pwconv1.weight, self.pwconv1.bias)
         y = gelu_into(y, self.act.approximate)
         w2, b2 = self.pwconv2.weight, self.pwconv2.bias
         if g2 is not None:
-            w2, b2 = cast_weights(self, 'pwconv2', (w2, b2, g2),
-                                  lambda: fold_scale(w2, b2, g2))
-        else:
-            w2, b2 = cast_weights(self, 'pwconv2', (w2, b2), lambda: (w2, b2))
+            w2, b2 = fold_scale(w2, b2, g2)
         return add_into(self.drop_path(linear(y, w2, b2)), x)
 
 
