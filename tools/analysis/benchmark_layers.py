@@ -13,7 +13,7 @@ Cases (HorNet-T's shapes, batch 4 at 224x224 unless noted):
 * ``gf filter``: resizing every GF filter of HorNet-T (GF) to the stage maps
   of an 800x1216 image, per forward (cached vs not);
 * ``model``: the whole HorNet-T / T-GF, fwd+bwd and inference, and
-  inference under bf16 autocast (with its kept weight casts).
+  inference under bf16 autocast.
 
 The fast and plain variants alternate within each round; the table gives
 the median and IQR over rounds and the median of the per-round ratios.
