@@ -7,7 +7,7 @@ mmhornet's, mmdet's and mmseg's ``tools/train.py`` / ``test.py``,
 ``mim train``, or ``RUNNERS.build(cfg)`` / ``MMHornetRunner.from_cfg(cfg)``
 in a script.
 """
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Dict, Optional, Union
 
 import torch
@@ -26,6 +26,56 @@ from .model_wrappers import cpu_wrapper_cfg
 from .optim_wrappers import amp_for_this_machine
 
 RUNNER = 'mmhornet.MMHornetRunner'
+
+
+def frozen_compile_options(options: Dict, target: str) -> Dict:
+    """``torch.compile`` keyword arguments with inductor's freezing on.
+
+    Freezing folds the parameters into the compiled graph as constants, so
+    the compiled module stops following its weights: later writes to them
+    are not all seen (after ``p.data.mul_(0.5)`` on every parameter, a
+    frozen HorNet's outputs no longer match its eager twin's). Fine for
+    testing a loaded checkpoint, wrong wherever the weights move.
+
+    Dynamo reads ``torch._inductor.config.freezing`` when it traces, to keep
+    parameters out of the graph's inputs; the inductor option alone comes
+    too late for that, so the runner also runs ``test()`` / ``val()`` under
+    the config flag (:meth:`MMHornetRunner._freezing`).
+
+    Args:
+        options (dict): The ``compile`` config without ``modules`` and
+            ``freeze``: ``torch.compile``'s keyword arguments.
+        target (str): ``'train_step'``, ``'val_step'`` or ``'test_step'``.
+
+    Returns:
+        dict: ``options`` with ``options['options']['freezing'] = True``.
+
+    Raises:
+        ValueError: In training, or with a backend other than inductor.
+    """
+    if target == 'train_step':
+        raise ValueError(
+            'compile with freeze=True (or --compile frozen) folds the '
+            'weights into the compiled graph as constants: it is for '
+            'testing a checkpoint (tools/test.py, Runner.test / val). In '
+            'training, every validation would evaluate the weights of the '
+            "first one. Use compile=dict(modules=['backbone']) (--compile) "
+            'to train.')
+    backend = options.get('backend', 'inductor')
+    if backend != 'inductor':
+        raise ValueError(
+            f'compile with freeze=True needs the inductor backend (freezing '
+            f'is an inductor option), got backend={backend!r}; drop backend '
+            'or set it to "inductor".')
+    inductor_options = dict(options.get('options') or {}, freezing=True)
+    return dict(options, options=inductor_options)
+
+
+def _freezes(compile_cfg) -> bool:
+    """Whether a ``compile`` config asks for inductor's freezing."""
+    return isinstance(compile_cfg, dict) and bool(
+        compile_cfg.get('freeze') or
+        (compile_cfg.get('options') or {}).get('freezing'))
 
 
 @RUNNERS.register_module()
@@ -60,6 +110,11 @@ class MMHornetRunner(Runner):
       train, val and test), where mmengine's ``compile=True`` compiles the
       whole ``train_step`` (data preprocessor, heads and losses included,
       which for detectors means graph breaks) and only for training.
+      ``freeze=True`` adds inductor's freezing (weights folded into the
+      compiled graph as constants, prepacked for oneDNN on CPU): for
+      ``test()`` and ``val()`` of a loaded checkpoint only, and refused in
+      ``train()``, whose validations would keep evaluating the weights of
+      the first one.
 
     Safe loading (``weights_only=True`` with mmengine's checkpoint types
     allowlisted) needs no runner: importing mmhornet registers it.
@@ -139,16 +194,24 @@ class MMHornetRunner(Runner):
         finally:
             self._checking_shapes = False
 
+    def _freezing(self):
+        """Inductor's freezing flag set while a frozen-compiled model runs
+        (its first calls trace and compile), else nothing."""
+        if not _freezes(self.cfg.get('compile')):
+            return nullcontext()
+        import torch._inductor.config as inductor_config
+        return inductor_config.patch(freezing=True)
+
     def test(self) -> dict:
         """mmengine's test, the checkpoint checked against the model."""
         self._maybe_compile('test_step')
-        with self._shapes_checked():
+        with self._shapes_checked(), self._freezing():
             return super().test()
 
     def val(self) -> dict:
         """mmengine's val, the checkpoint checked against the model."""
         self._maybe_compile('val_step')
-        with self._shapes_checked():
+        with self._shapes_checked(), self._freezing():
             return super().val()
 
     def _maybe_compile(self, target: str) -> None:
@@ -162,7 +225,12 @@ class MMHornetRunner(Runner):
             return
         if self._modules_compiled:
             return
-        options = {k: v for k, v in compile_cfg.items() if k != 'modules'}
+        options = {
+            k: v
+            for k, v in compile_cfg.items() if k not in ('modules', 'freeze')
+        }
+        if _freezes(compile_cfg):
+            options = frozen_compile_options(options, target)
         model = self.model.module if is_model_wrapper(
             self.model) else self.model
         for name in compile_cfg['modules']:

@@ -35,7 +35,8 @@ def tool_parser(description: str, config_help: str) -> argparse.ArgumentParser:
 
 
 def parse_tool_args(parser: argparse.ArgumentParser,
-                    argv: Optional[List[str]] = None) -> argparse.Namespace:
+                    argv: Optional[List[str]] = None,
+                    inference: bool = False) -> argparse.Namespace:
     """Add the arguments every tool ends with, parse, and check the config.
 
     Adds ``--cfg-options``, ``--cfg-options-allow-new``, ``--compile``,
@@ -46,6 +47,8 @@ def parse_tool_args(parser: argparse.ArgumentParser,
         parser (argparse.ArgumentParser): From :func:`tool_parser`, with
             the tool's own arguments.
         argv (list[str], optional): The arguments. Defaults to ``sys.argv``.
+        inference (bool): A tool that only tests: ``--compile frozen`` is
+            then offered. Defaults to False.
 
     Returns:
         argparse.Namespace: the parsed arguments.
@@ -60,11 +63,13 @@ def parse_tool_args(parser: argparse.ArgumentParser,
         '--compile',
         nargs='?',
         const='backbone',
-        choices=['backbone', 'model'],
+        choices=['backbone', 'model'] + (['frozen'] if inference else []),
         default=None,
         help="torch.compile the model's backbone (the default of a bare "
         "--compile; mmhornet's runner) or, with 'model', mmengine's whole "
-        'train_step')
+        'train_step' +
+        ("; 'frozen': the backbone with inductor's freezing (weights folded "
+         'in as constants; faster CPU inference)' if inference else ''))
     # torch.distributed.launch passes --local-rank (torch >= 2.0), older
     # versions --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -107,6 +112,8 @@ def load_tool_config(
         apply_args(cfg, host)
         if getattr(args, 'compile', None) == 'backbone':
             cfg.compile = dict(modules=['backbone'])
+        elif getattr(args, 'compile', None) == 'frozen':
+            cfg.compile = dict(modules=['backbone'], freeze=True)
         elif getattr(args, 'compile', None) == 'model':
             cfg.compile = True
     except ConfigOptionError as e:

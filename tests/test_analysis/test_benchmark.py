@@ -146,3 +146,29 @@ def test_compile_needs_a_warmup_round():
         timeout=120)
     assert proc.returncode == 2
     assert '--compile compiles in the warm-up: --warmup >= 1' in proc.stderr
+
+
+def test_frozen_rows_trace_under_the_freezing_flag():
+    # Dynamo reads inductor's flag when it traces; the compile option alone
+    # would leave the weights as graph inputs (nothing frozen).
+    import importlib.util
+
+    import torch
+    import torch._inductor.config as inductor_config
+    spec = importlib.util.spec_from_file_location('benchmark_tool',
+                                                  ROOT / SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    seen = []
+
+    class Model(torch.nn.Module):
+
+        def forward(self, x):
+            seen.append(inductor_config.freezing)
+
+    for frozen in (True, False):
+        timer = bench.StepTimer(Model(), 'infer', torch.zeros(1),
+                                torch.device('cpu'), None)
+        timer.frozen = frozen
+        timer.step()
+    assert seen == [True, False]

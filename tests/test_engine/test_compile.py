@@ -1,7 +1,8 @@
 """Compiling parts of a model: ``compile=dict(modules=['backbone'], ...)``
 (what ``--compile`` sets) compiles the backbone in place; the compiled model
 computes what the eager one does, forward and gradients, and does not
-recompile on inputs of a fixed size."""
+recompile on inputs of a fixed size. ``freeze=True`` (``tools/test.py
+--compile frozen``) adds inductor's freezing, for testing only."""
 import copy
 
 import pytest
@@ -68,21 +69,87 @@ def test_backbone_compiled_matches_eager(tmp_path):
     dynamo.reset()
 
 
+def test_frozen_backbone_matches_eager_and_is_refused_in_training(tmp_path):
+    runner = _runner(tmp_path, dict(modules=['backbone'], freeze=True))
+    with pytest.raises(ValueError, match='for testing a checkpoint'):
+        runner._maybe_compile('train_step')
+    eager = copy.deepcopy(runner.model).eval()
+    runner._maybe_compile('test_step')
+    model = runner.model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    try:
+        with torch.no_grad(), runner._freezing():
+            expected = eager(x)
+            with dynamo.config.patch(error_on_recompile=True):
+                for _ in range(2):
+                    torch.testing.assert_close(
+                        model(x), expected, rtol=1e-4, atol=1e-5)
+            # Frozen: weights written afterwards are not followed (why it
+            # is refused in training); a plain compiled model would follow.
+            for m in (eager, model):
+                for p in m.backbone.parameters():
+                    p.data.mul_(0.5)
+            assert not torch.allclose(model(x), eager(x), atol=1e-3)
+    finally:
+        dynamo.reset()
+
+
+def test_test_and_val_run_under_the_freezing_flag(tmp_path, monkeypatch):
+    # Dynamo reads the config flag when it traces (the compile option alone
+    # leaves the parameters as graph inputs: no folding, no prepacking).
+    import torch._inductor.config as inductor_config
+    from mmengine.runner import Runner
+    seen = []
+    for name in ('test', 'val'):
+        monkeypatch.setattr(Runner, name,
+                            lambda self: seen.append(inductor_config.freezing))
+    for compile_cfg in (dict(modules=['backbone'],
+                             freeze=True), dict(modules=['backbone'])):
+        runner = _runner(tmp_path, compile_cfg)
+        runner.test()
+        runner.val()
+    assert seen == [True, True, False, False]
+    assert not inductor_config.freezing
+
+
+@pytest.mark.parametrize('compile_cfg,target,match', [
+    (dict(modules=['backbone'], options=dict(freezing=True)), 'train_step',
+     'for testing a checkpoint'),
+    (dict(modules=['backbone'], freeze=True,
+          backend='aot_eager'), 'test_step', 'needs the inductor backend'),
+])
+def test_bad_frozen_compile_is_refused(tmp_path, compile_cfg, target, match):
+    runner = _runner(tmp_path, compile_cfg)
+    with pytest.raises(ValueError, match=match):
+        runner._maybe_compile(target)
+    assert runner.model.backbone._compiled_call_impl is None
+
+
 def test_unknown_module_is_named(tmp_path):
     runner = _runner(tmp_path, dict(modules=['neck']))
     with pytest.raises(ValueError, match=r"no submodule 'neck'.*'backbone'"):
         runner._maybe_compile('train_step')
 
 
-@pytest.mark.parametrize('flag,expected',
-                         [([], None),
-                          (['--compile'], dict(modules=['backbone'])),
-                          (['--compile', 'model'], True)])
+@pytest.mark.parametrize(
+    'flag,expected',
+    [([], None), (['--compile'], dict(modules=['backbone'])),
+     (['--compile', 'model'], True),
+     (['--compile', 'frozen'], dict(modules=['backbone'], freeze=True))])
 def test_compile_flag(tmp_path, monkeypatch, flag, expected):
     from tests.test_tools.helpers import DATA, TOY_CONFIG
     monkeypatch.syspath_prepend(DATA)  # the toy config's custom_imports
     parser = tool_parser('t', 'config')
     parser.add_argument('--work-dir', default=str(tmp_path))
-    args = parse_tool_args(parser, [TOY_CONFIG, *flag])
+    args = parse_tool_args(parser, [TOY_CONFIG, *flag], inference=True)
     cfg, _ = load_tool_config(parser, args, lambda cfg, host: None)
     assert cfg.get('compile') == expected
+
+
+def test_frozen_flag_is_for_testing_tools_only(capsys):
+    from tests.test_tools.helpers import TOY_CONFIG
+    with pytest.raises(SystemExit) as exc:
+        parse_tool_args(
+            tool_parser('t', 'config'), [TOY_CONFIG, '--compile', 'frozen'])
+    assert exc.value.code == 2
+    assert "invalid choice: 'frozen'" in capsys.readouterr().err

@@ -193,6 +193,8 @@ def parse_args(argv=None):
         action='store_true',
         help='also time torch.compile (default inductor) of both '
         'implementations (compiled in the warm-up, so --warmup >= 1), '
+        "and for inference also compiled with inductor's freezing "
+        '(weights folded in as constants; ConvNeXt-T too with --convnext), '
         'paired against eager mmhornet')
     parser.add_argument(
         '--onnx',
@@ -357,9 +359,19 @@ class StepTimer:
         else:
             self.optimizer.step()
 
+    #: True for a model compiled with inductor's freezing: dynamo reads the
+    #: config flag (not the compile option) when it traces.
+    frozen = False
+
     def infer_step(self):
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self._autocast(), self._freezing():
             self.model(self.x)
+
+    def _freezing(self):
+        if not self.frozen:
+            return nullcontext()
+        import torch._inductor.config as inductor_config
+        return inductor_config.patch(freezing=True)
 
     def step(self):
         if self.mode == 'train':
@@ -476,20 +488,35 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         logger.info(f"{case['name']}: max relative error onnxruntime vs "
                     f'mmhornet (fp32) = {ort_err:.2e}')
         impls.append('onnxruntime')
+    if case.get('convnext'):
+        models[CONVNEXT] = build_convnext(args.seed,
+                                          **case['kwargs']).to(device)
+        impl_flops[CONVNEXT] = forward_flops(models[CONVNEXT], x.cpu())
+        runners[CONVNEXT] = StepTimer(models[CONVNEXT], case['mode'], x,
+                                      device, amp_dtype)
     if args.compile:
         # Compiled on their first (warm-up) step; same parameters as eager.
+        # Inference also frozen: the weights never change here.
+        variants = {'compiled': {}}
+        if case['mode'] == 'infer':
+            variants['frozen'] = {'freezing': True}
         for impl in IMPLS:
-            runners[f'{impl} compiled'] = StepTimer(
-                torch.compile(models[impl]), case['mode'], x, device,
-                amp_dtype)
-            runners[f'{impl} compiled'].count_memory = False
-            impls.append(f'{impl} compiled')
-    if case.get('convnext'):
-        convnext = build_convnext(args.seed, **case['kwargs'])
-        impl_flops[CONVNEXT] = forward_flops(convnext, x.cpu())
-        runners[CONVNEXT] = StepTimer(
-            convnext.to(device), case['mode'], x, device, amp_dtype)
-        impls.append(CONVNEXT)
+            for variant, options in variants.items():
+                name = f'{impl} {variant}'
+                runners[name] = StepTimer(
+                    torch.compile(models[impl], options=options), case['mode'],
+                    x, device, amp_dtype)
+                runners[name].count_memory = False
+                runners[name].frozen = variant == 'frozen'
+                impls.append(name)
+        if CONVNEXT in models and 'frozen' in variants:
+            # The ConvNeXt path's best inference, beside HorNet's.
+            runners[f'{CONVNEXT} frozen'] = StepTimer(
+                torch.compile(models[CONVNEXT], options={'freezing': True}),
+                'infer', x, device, amp_dtype)
+            runners[f'{CONVNEXT} frozen'].frozen = True
+            impl_flops[f'{CONVNEXT} frozen'] = impl_flops[CONVNEXT]
+    impls += [name for name in runners if name not in impls]
     phases = ('train', 'fwd+bwd') if case['mode'] == 'train' \
         else ('infer', )
     times = {(impl, phase): [] for impl in impls for phase in phases}
