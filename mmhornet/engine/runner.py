@@ -67,13 +67,20 @@ def frozen_compile_options(options: Dict, target: str) -> Dict:
             f'compile with freeze=True needs the inductor backend (freezing '
             f'is an inductor option), got backend={backend!r}; drop backend '
             'or set it to "inductor".')
+    if 'mode' in options:
+        raise ValueError(
+            f"compile with freeze=True sets torch.compile's options, which "
+            f"torch.compile does not take with a mode (got "
+            f"mode={options['mode']!r}); drop mode, or give its settings as "
+            'options, e.g. options=dict(max_autotune=True).')
     inductor_options = dict(options.get('options') or {}, freezing=True)
     return dict(options, options=inductor_options)
 
 
 def _freezes(compile_cfg) -> bool:
-    """Whether a ``compile`` config asks for inductor's freezing."""
-    return isinstance(compile_cfg, dict) and bool(
+    """Whether a ``compile=dict(modules=[...], ...)`` config asks for
+    inductor's freezing."""
+    return isinstance(compile_cfg, dict) and 'modules' in compile_cfg and bool(
         compile_cfg.get('freeze') or
         (compile_cfg.get('options') or {}).get('freezing'))
 
@@ -193,6 +200,36 @@ class MMHornetRunner(Runner):
             yield
         finally:
             self._checking_shapes = False
+
+    def train(self) -> torch.nn.Module:
+        """mmengine's training; a frozen compile is refused before anything
+        is built, and inductor's freezing flag, if something set it
+        process-wide (``TORCHINDUCTOR_FREEZING=1``), is off while training
+        runs: its validations would otherwise freeze the weights they first
+        see."""
+        if _freezes(self.cfg.get('compile')):
+            frozen_compile_options({}, 'train_step')  # raises
+        import torch._inductor.config as inductor_config
+        if not inductor_config.freezing:
+            return super().train()
+        self.logger.warning(
+            "inductor's freezing is on process-wide (TORCHINDUCTOR_FREEZING "
+            'or torch._inductor.config.freezing); turned off while training, '
+            'where a compiled validation would keep the weights it first '
+            'saw.')
+        with inductor_config.patch(freezing=False):
+            return super().train()
+
+    def load_checkpoint(self, filename: str, *args, **kwargs) -> dict:
+        """mmengine's loading; a backbone already compiled frozen is
+        compiled afresh (:func:`torch._dynamo.reset`), since it would go on
+        computing with the weights it was frozen with."""
+        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        if self._modules_compiled and _freezes(self.cfg.get('compile')):
+            torch._dynamo.reset()
+            self.logger.info(f'{filename} loaded into a frozen-compiled '
+                             'model: it compiles again on its next call.')
+        return checkpoint
 
     def _freezing(self):
         """Inductor's freezing flag set while a frozen-compiled model runs
