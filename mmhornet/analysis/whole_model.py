@@ -25,6 +25,11 @@ preprocessor and ``mode='predict'`` under ``torch.inference_mode``. The
 backbone's share is its own forward (inference) or forward + backward
 (train, loss = the mean of its outputs) on the same preprocessed input,
 timed in the same round, over the whole step's time.
+
+With random weights the RPN's proposals decide how much work a detector's
+RoI heads do; ``same_proposals`` hands every detector of a group the same
+fixed proposals in training (:func:`fix_rpn_proposals`), so their train
+iterations differ by backbone only.
 """
 import copy
 import time
@@ -171,6 +176,92 @@ def boxed_batch(shape: Tuple[int, int],
     return dict(inputs=inputs, data_samples=samples)
 
 
+def fixed_proposals(batch: dict,
+                    count: int,
+                    generator: torch.Generator,
+                    jittered: float = 0.3) -> list:
+    """``count`` RPN proposals per image of a det batch, to give every
+    detector compared the same RoI-stage work: a ``jittered`` fraction are
+    its ground-truth boxes moved and resized by ~10% of their size (the
+    positives a trained RPN would propose), the rest random boxes; random
+    scores, label 0.
+
+    Returns:
+        list[InstanceData]: ``bboxes`` (count, 4), ``scores``, ``labels``.
+    """
+    from mmengine.structures import InstanceData
+    proposals = []
+    for sample in batch['data_samples']:
+        h, w = sample.metainfo['img_shape']
+        scale = torch.tensor([w, h, w, h], dtype=torch.float32)
+        gt = sample.gt_instances.bboxes
+        near = int(count * jittered) if len(gt) else 0
+        picked = gt[torch.randint(len(gt), (near, ), generator=generator)] \
+            if near else gt.new_zeros((0, 4))
+        size = (picked[:, 2:] - picked[:, :2]).repeat(1, 2)
+        picked = picked + 0.1 * size * torch.randn(
+            near, 4, generator=generator)
+        xy = torch.rand(count - near, 2, generator=generator) * 0.8
+        wh = 0.02 + torch.rand(count - near, 2, generator=generator) * 0.4
+        boxes = torch.cat([picked, torch.cat([xy, xy + wh], 1) * scale])
+        boxes = torch.minimum(boxes.clamp_min(0), scale)
+        boxes[:, 2:] = torch.maximum(boxes[:, 2:], boxes[:, :2] + 1)
+        proposals.append(
+            InstanceData(
+                bboxes=boxes,
+                scores=torch.rand(count, generator=generator),
+                labels=torch.zeros(count, dtype=torch.long)))
+    return proposals
+
+
+def fix_rpn_proposals(model: nn.Module,
+                      proposals: list,
+                      generator: Optional[torch.Generator] = None) -> None:
+    """Make a two-stage detector's RoI heads train on ``proposals``, the
+    same for every detector compared.
+
+    The RPN hands them to the RoI head (fresh copies every step: the RoI
+    heads pop their boxes), its own losses and predictions still computed;
+    in a cascade, each stage but the last hands the next a fixed random
+    subset of them, as many as its own refined boxes, where it would pass
+    its refined boxes on (which depend on its random regression).
+
+    Without it, an untrained RPN's proposals decide the RoI heads' work
+    (how many positives reach the mask heads), so detectors with different
+    backbones would do different head work in a train iteration.
+    """
+    from mmengine.structures import InstanceData
+    rpn = model.rpn_head
+    rpn_loss_and_predict = rpn.loss_and_predict
+
+    def loss_and_predict(*args, **kwargs):
+        losses, _ = rpn_loss_and_predict(*args, **kwargs)
+        return losses, [p.clone() for p in proposals]
+
+    rpn.loss_and_predict = loss_and_predict
+    heads = getattr(model.roi_head, 'bbox_head', None)
+    if not isinstance(heads, nn.ModuleList):
+        return
+    generator = generator or torch.Generator().manual_seed(0)
+    orders = [torch.randperm(len(p), generator=generator) for p in proposals]
+
+    def fixed_refine(refine):
+
+        def refine_bboxes(*args, **kwargs):
+            refined = refine(*args, **kwargs)
+            if refined is None:
+                return None
+            return [
+                InstanceData(bboxes=p.bboxes[order[:len(r)]].clone())
+                for p, order, r in zip(proposals, orders, refined)
+            ]
+
+        return refine_bboxes
+
+    for head in heads[:-1]:
+        head.refine_bboxes = fixed_refine(head.refine_bboxes)
+
+
 def seg_batch(shape: Tuple[int, int], size: int, num_classes: int,
               generator: torch.Generator) -> dict:
     """A mmseg batch: random uint8 images of ``shape`` (H, W), each with a
@@ -256,11 +347,22 @@ class WholeStep:
     """Runs one model's train iteration or inference, and its backbone's
     share, on a fixed batch."""
 
-    def __init__(self, case: WholeCase, mode: str, device: torch.device,
-                 amp_dtype: Optional[torch.dtype], seed: int):
+    def __init__(self,
+                 case: WholeCase,
+                 mode: str,
+                 device: torch.device,
+                 amp_dtype: Optional[torch.dtype],
+                 seed: int,
+                 same_proposals: bool = False):
         self.model = case.build(device)
         self.mode, self.device, self.amp_dtype = mode, device, amp_dtype
         self.batch = case.make_batch(_num_classes(self.model), seed)
+        if same_proposals and mode == 'train' and case.task == 'det':
+            count = self.model.train_cfg.rpn_proposal.max_per_img
+            fix_rpn_proposals(
+                self.model,
+                fixed_proposals(self.batch, count,
+                                torch.Generator().manual_seed(seed + 1)))
         self.scaler = None
         if amp_dtype is not None and device.type == 'cpu':
             from mmhornet.engine.cpu_autocast import \
@@ -340,11 +442,16 @@ def time_whole(cases: List[WholeCase],
                warmup: int = 1,
                device: torch.device = torch.device('cpu'),
                amp_dtype: Optional[torch.dtype] = None,
-               seed: int = 0) -> List[dict]:
+               seed: int = 0,
+               same_proposals: bool = False) -> List[dict]:
     """Time every case in every mode, the cases of a group interleaved
     round by round (the order reversed every other round), so a slow spell
     of a shared machine hits them alike: a group's models are held at once,
     one group and mode at a time.
+
+    ``same_proposals``: detectors' train iterations with the same fixed
+    RPN proposals (:func:`fix_rpn_proposals`), so they differ only by their
+    backbones' (and their features') work.
 
     Returns:
         list[dict]: one row per case and mode: ``group``, ``name``,
@@ -362,7 +469,7 @@ def time_whole(cases: List[WholeCase],
     for mode in modes:
         for group in groups.values():
             steps = [
-                WholeStep(case, mode, device, amp_dtype, seed)
+                WholeStep(case, mode, device, amp_dtype, seed, same_proposals)
                 for case in group
             ]
             times = [[] for _ in group]

@@ -45,16 +45,63 @@ def test_cases_swap_only_the_backbone():
 
 
 @pytest.mark.slow
-def test_detector_train_step_updates_and_clears():
+def test_detector_train_step_on_the_same_proposals():
     case = whole_cases(DET_SHAPE, SEG_SHAPE, tasks=('det', ))[0]
-    step = WholeStep(case, 'train', torch.device('cpu'), None, seed=0)
-    stem = next(step.model.backbone.parameters())
+    step = WholeStep(
+        case, 'train', torch.device('cpu'), None, seed=0, same_proposals=True)
+    model = step.model
+    stem = next(model.backbone.parameters())
     before = stem.detach().clone()
-    assert step.step() > 0
+    seen, losses = [], []
+    roi_loss, rpn_loss = model.roi_head.loss, model.rpn_head.loss_and_predict
+
+    def record_roi(x, rpn_results, samples):
+        seen.append(torch.cat([r.bboxes for r in rpn_results]).clone())
+        if len(seen) == 1:
+            return roi_loss(x, rpn_results, samples)  # pops the boxes
+        return dict(loss_roi=x[0].mean() * 0)  # only the proposals checked
+
+    def record_rpn(*args, **kwargs):
+        out = rpn_loss(*args, **kwargs)
+        losses.append(out[0])
+        return out
+
+    refined = []
+    refine = model.roi_head.bbox_head[0].refine_bboxes
+
+    def record_refine(*args, **kwargs):
+        out = refine(*args, **kwargs)
+        refined.append(out[0].bboxes.clone())  # the next stage pops them
+        return out
+
+    model.roi_head.loss = record_roi
+    model.rpn_head.loss_and_predict = record_rpn
+    model.roi_head.bbox_head[0].refine_bboxes = record_refine
+    for _ in range(2):  # the RoI heads pop the boxes: a fresh copy each step
+        assert step.step() > 0
+    # The step updates the weights and clears the gradients; so does the
+    # backbone's own step.
     assert not torch.equal(before, stem.detach())
-    assert all(p.grad is None for p in step.model.parameters())
+    assert all(p.grad is None for p in model.parameters())
     assert step.backbone_step() > 0
-    assert all(p.grad is None for p in step.model.parameters())
+    assert all(p.grad is None for p in model.parameters())
+    count = model.train_cfg.rpn_proposal.max_per_img
+    assert seen[0].shape == (count, 4)
+    assert torch.equal(seen[0], seen[1])
+    h, w = DET_SHAPE
+    assert seen[0][:, 0].min() >= 0 and seen[0][:, 2].max() <= w
+    assert bool((seen[0][:, 2:] > seen[0][:, :2]).all())
+    # Boxes near the ground truth: positives for the RoI heads.
+    from mmdet.structures.bbox import bbox_overlaps
+    gt = step.batch['data_samples'][0].gt_instances.bboxes
+    assert (bbox_overlaps(seen[0], gt).max(1).values > 0.5).sum() > 100
+    # The RPN still trains.
+    assert all('loss_rpn_cls' in out for out in losses)
+    # The cascade's second stage gets fixed proposals too, not stage one's
+    # refined boxes: a subset of the same proposals.
+    boxes = refined[0]  # one image
+    assert 0 < len(boxes) <= count
+    assert bool((boxes[:, None] == seen[0][None]).all(-1).any(1).all())
 
 
 def test_inference_rows_through_the_benchmark(tmp_path):

@@ -183,6 +183,13 @@ def parse_args(argv=None):
         metavar=('H', 'W'),
         help='--whole segmentor crops (default 512 512)')
     parser.add_argument(
+        '--whole-same-proposals',
+        action='store_true',
+        help='--whole: the detectors\' train iterations take the same fixed '
+        'RPN proposals (jittered ground truth and random boxes), and each '
+        'cascade stage passes on a fixed subset of them, so their RoI heads '
+        'do the same work whatever the random RPN and regressions propose')
+    parser.add_argument(
         '--convnext',
         action='store_true',
         help="also time mmpretrain's ConvNeXt-T (its own weights, layer "
@@ -736,7 +743,8 @@ def main(argv=None):
             whole_cases(
                 tuple(args.whole_det_size), tuple(args.whole_seg_size),
                 args.whole_tasks, args.whole_variant), args.modes,
-            args.repeats, args.warmup, device, amp_dtype, args.seed)
+            args.repeats, args.warmup, device, amp_dtype, args.seed,
+            args.whole_same_proposals)
         logger.info(
             '\n' + whole_table(rows) + '\nrandom weights, one step per '
             f'round, {args.repeats} rounds after {args.warmup} warm-up, the '
@@ -744,7 +752,9 @@ def main(argv=None):
             "of the step's time over the group's first model's; backbone "
             'share = its forward (infer) or forward + backward (train) on '
             f"the same input over the step; {env['threads']} threads, "
-            f'autocast {amp_dtype}')
+            f'autocast {amp_dtype}' +
+            ('; detectors trained on the same fixed RPN proposals' if args.
+             whole_same_proposals else ''))
         if args.json:
             with open(args.json, 'w') as f:
                 json.dump(dict(env=env, whole=rows), f, indent=2)
