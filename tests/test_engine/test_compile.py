@@ -93,16 +93,28 @@ def test_frozen_backbone_matches_eager_and_is_refused_in_training(tmp_path):
             for m in (eager, model):
                 for p in m.backbone.parameters():
                     p.data.mul_(0.5)
-            expected = eager(x)
-            assert _rel_err(model(x), expected) > 0.1  # 0.44 seen
-            # Loading a checkpoint compiles it afresh, with those weights.
-            torch.save(dict(state_dict=eager.state_dict()), tmp_path / 'c.pth')
-            runner.load_checkpoint(str(tmp_path / 'c.pth'))
-            assert _rel_err(model(x), expected) < 1e-2  # 6e-4 seen
+            assert _rel_err(model(x), eager(x)) > 0.1  # 0.44 seen
     finally:
         dynamo.reset()
     with pytest.raises(ValueError, match='for testing a checkpoint'):
         runner.train()  # also after test() compiled it
+
+
+def test_loading_a_checkpoint_into_a_frozen_model_compiles_it_afresh(
+        tmp_path, monkeypatch):
+    # A reload into a frozen model after dynamo.reset() matched eager within
+    # 6e-4, where the stale frozen graph was 0.44 off; here only the reset
+    # is checked (no compiling: the suite's time).
+    resets = []
+    monkeypatch.setattr(dynamo, 'reset', lambda: resets.append(True))
+    torch.save(dict(state_dict=_Net().state_dict()), tmp_path / 'c.pth')
+    for compile_cfg in (dict(modules=['backbone'],
+                             freeze=True), dict(modules=['backbone'])):
+        runner = _runner(tmp_path, compile_cfg)
+        runner.load_checkpoint(str(tmp_path / 'c.pth'))  # not compiled yet
+        runner._maybe_compile('test_step')
+        runner.load_checkpoint(str(tmp_path / 'c.pth'))
+    assert resets == [True]  # the frozen model's second load only
 
 
 def test_test_and_val_run_under_the_freezing_flag(tmp_path, monkeypatch):
