@@ -27,6 +27,27 @@ from .optim_wrappers import amp_for_this_machine
 
 RUNNER = 'mmhornet.MMHornetRunner'
 
+_FROZEN_TRAINING = (
+    'compile with freeze=True (or --compile frozen) folds the weights into '
+    'the compiled graph as constants: it is for testing a checkpoint '
+    '(tools/test.py, Runner.test / val). In training, every validation would '
+    "evaluate the weights of the first one. Use compile=dict(modules=["
+    "'backbone']) (--compile) to train.")
+
+
+def freezing(enabled: bool = True):
+    """A context that sets inductor's freezing flag, under which a model
+    compiled with ``options={'freezing': True}`` must first run: dynamo reads
+    the flag (not the option) when it traces.
+
+    Args:
+        enabled (bool): False gives a context that changes nothing.
+    """
+    if not enabled:
+        return nullcontext()
+    import torch._inductor.config as inductor_config
+    return inductor_config.patch(freezing=True)
+
 
 def frozen_compile_options(options: Dict, target: str) -> Dict:
     """``torch.compile`` keyword arguments with inductor's freezing on.
@@ -40,7 +61,7 @@ def frozen_compile_options(options: Dict, target: str) -> Dict:
     Dynamo reads ``torch._inductor.config.freezing`` when it traces, to keep
     parameters out of the graph's inputs; the inductor option alone comes
     too late for that, so the runner also runs ``test()`` / ``val()`` under
-    the config flag (:meth:`MMHornetRunner._freezing`).
+    the config flag (:func:`freezing`).
 
     Args:
         options (dict): The ``compile`` config without ``modules`` and
@@ -54,13 +75,7 @@ def frozen_compile_options(options: Dict, target: str) -> Dict:
         ValueError: In training, or with a backend other than inductor.
     """
     if target == 'train_step':
-        raise ValueError(
-            'compile with freeze=True (or --compile frozen) folds the '
-            'weights into the compiled graph as constants: it is for '
-            'testing a checkpoint (tools/test.py, Runner.test / val). In '
-            'training, every validation would evaluate the weights of the '
-            "first one. Use compile=dict(modules=['backbone']) (--compile) "
-            'to train.')
+        raise ValueError(_FROZEN_TRAINING)
     backend = options.get('backend', 'inductor')
     if backend != 'inductor':
         raise ValueError(
@@ -208,7 +223,7 @@ class MMHornetRunner(Runner):
         runs: its validations would otherwise freeze the weights they first
         see."""
         if _freezes(self.cfg.get('compile')):
-            frozen_compile_options({}, 'train_step')  # raises
+            raise ValueError(_FROZEN_TRAINING)
         import torch._inductor.config as inductor_config
         if not inductor_config.freezing:
             return super().train()
@@ -234,10 +249,7 @@ class MMHornetRunner(Runner):
     def _freezing(self):
         """Inductor's freezing flag set while a frozen-compiled model runs
         (its first calls trace and compile), else nothing."""
-        if not _freezes(self.cfg.get('compile')):
-            return nullcontext()
-        import torch._inductor.config as inductor_config
-        return inductor_config.patch(freezing=True)
+        return freezing(_freezes(self.cfg.get('compile')))
 
     def test(self) -> dict:
         """mmengine's test, the checkpoint checked against the model."""

@@ -54,6 +54,7 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmhornet.analysis.timing import summarize
+from mmhornet.engine.runner import freezing
 
 IMPLS = ('mmhornet', 'mmpretrain')
 CONVNEXT = 'convnext-t (mmpretrain)'
@@ -371,14 +372,8 @@ class StepTimer:
     frozen = False
 
     def infer_step(self):
-        with torch.inference_mode(), self._autocast(), self._freezing():
+        with torch.inference_mode(), self._autocast(), freezing(self.frozen):
             self.model(self.x)
-
-    def _freezing(self):
-        if not self.frozen:
-            return nullcontext()
-        import torch._inductor.config as inductor_config
-        return inductor_config.patch(freezing=True)
 
     def step(self):
         if self.mode == 'train':
