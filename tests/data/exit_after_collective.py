@@ -8,12 +8,23 @@ still hold the last one. Without the teardown at exit this aborted in about
 half of the runs ("terminate called without an active exception").
 ``FAIL_RANK=r`` makes rank r end on an uncaught exception instead.
 """
+import importlib.util
 import os
+import os.path as osp
 
 import torch
 import torch.distributed as dist
 
-from mmhornet.engine import init_cpu_dist, register_teardown
+# mmhornet's process-group module alone, from its file: importing the
+# package (every host's models) would take most of each run's time.
+spec = importlib.util.spec_from_file_location(
+    'mmhornet_dist',
+    osp.join(
+        osp.dirname(__file__), '..', '..', 'mmhornet', 'engine', 'dist.py'))
+mmhornet_dist = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mmhornet_dist)
+init_cpu_dist = mmhornet_dist.init_cpu_dist
+register_teardown = mmhornet_dist.register_teardown
 
 init_cpu_dist('pytorch')
 register_teardown()

@@ -61,6 +61,33 @@ def run_tool(args, timeout=120, **env):
     return proc.stdout
 
 
+def run_side_by_side(commands, timeout=300, **env):
+    """Run independent commands at once from the repository root (each
+    process mostly imports, on one core) and return their
+    ``CompletedProcess`` results in order; stdout and stderr captured."""
+    procs = [
+        subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=tool_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True) for cmd in commands
+    ]
+    results = []
+    try:
+        for cmd, proc in zip(commands, procs):
+            out, err = proc.communicate(timeout=timeout)
+            results.append(
+                subprocess.CompletedProcess(cmd, proc.returncode, out, err))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return results
+
+
 def train_cmd(*args):
     """``python tools/train.py TOY_CONFIG *args``."""
     return [sys.executable, 'tools/train.py', TOY_CONFIG, *args]

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from .helpers import DATA, REPO, TOY_CONFIG, load_record, tool_env, train_cmd
+from .helpers import (DATA, REPO, TOY_CONFIG, load_record, run_side_by_side,
+                      tool_env, train_cmd)
 
 PLAIN_CONFIG = osp.join(DATA, 'toy_config_plain_runner.py')
 PLAIN_SCRIPT = osp.join(DATA, 'plain_runner.py')
@@ -183,15 +184,20 @@ class Exploit:
 
 @pytest.mark.slow
 def test_malicious_checkpoint_refused_on_every_path(tmp_path, small_demo_data):
-    marker = tmp_path / 'pwned'
-    evil = tmp_path / 'evil.pth'
-    torch.save(
-        dict(meta=dict(epoch=1, iter=4), state_dict={}, extra=Exploit(marker)),
-        evil)
+    markers = {}
 
     def work_dir(name):
+        # Each path its own checkpoint, whose unpickling would make its own
+        # marker file (the paths run side by side).
         folder = tmp_path / name
         folder.mkdir()
+        markers[name] = tmp_path / f'pwned-{name}'
+        evil = folder / 'evil.pth'
+        torch.save(
+            dict(
+                meta=dict(epoch=1, iter=4),
+                state_dict={},
+                extra=Exploit(markers[name])), evil)
         (folder / 'last_checkpoint').write_text(str(evil))
         return str(folder)
 
@@ -200,7 +206,7 @@ def test_malicious_checkpoint_refused_on_every_path(tmp_path, small_demo_data):
         train_cmd('--work-dir', work_dir('ours'), '--resume'),
         'mmhornet tools/test.py': [
             sys.executable, 'tools/test.py', TOY_CONFIG,
-            str(evil), '--work-dir',
+            osp.join(work_dir('test'), 'evil.pth'), '--work-dir',
             str(tmp_path / 'test')
         ],
         'mmdet tools/train.py --resume':
@@ -210,16 +216,11 @@ def test_malicious_checkpoint_refused_on_every_path(tmp_path, small_demo_data):
             work_dir('plain'), '--resume'
         ],
     }
-    for name, cmd in paths.items():
-        proc = subprocess.run(
-            cmd,
-            cwd=REPO,
-            env=tool_env(),
-            capture_output=True,
-            text=True,
-            timeout=300)
+    procs = run_side_by_side(list(paths.values()))
+    assert len(markers) == len(paths)
+    for (name, cmd), proc in zip(paths.items(), procs):
         output = proc.stdout + proc.stderr
         assert proc.returncode != 0, name
         assert 'Weights only load failed' in output, (name, output[-3000:])
         assert 'GLOBAL posix.system' in output, (name, output[-3000:])
-        assert not marker.exists(), name
+    assert not [m for m in markers.values() if m.exists()]

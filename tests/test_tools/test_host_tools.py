@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 from mmhornet.analysis import classifier_flops, config_flops
 from mmhornet.models import HorNet
-from .helpers import DATA, REPO, tool_env
+from .helpers import DATA, REPO, run_side_by_side, tool_env
 
 DET_DEMO = 'configs/demo/cascade-mask-rcnn_hornet-demo_horfpn_demo.py'
 SEG_DEMO = 'configs/demo/upernet_hornet-demo_demo.py'
@@ -91,20 +91,17 @@ def test_mmseg_get_flops_fails_for_every_config():
     segmentors (tests/test_analysis/test_get_flops.py)."""
     mmseg_config = Path(find_spec('mmseg').origin).parent / '.mim' / (
         'configs') / 'pspnet' / 'pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py'
-    for config in (str(mmseg_config),
-                   'configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512'
-                   '.py'):
-        proc = subprocess.run([
-            sys.executable,
-            host_tool('mmseg', 'get_flops.py'), config, '--shape', '256', '256'
-        ],
-                              cwd=REPO,
-                              env=tool_env(),
-                              capture_output=True,
-                              text=True,
-                              timeout=600)
-        assert proc.returncode != 0
-        assert '"input_shape" and "inputs" cannot be both set' in proc.stderr
+    configs = (str(mmseg_config),
+               'configs/ade20k/upernet_hornet-t_8xb2-160k_ade20k-512x512.py')
+    procs = run_side_by_side([[
+        sys.executable,
+        host_tool('mmseg', 'get_flops.py'), config, '--shape', '256', '256'
+    ] for config in configs],
+                             timeout=600)
+    for config, proc in zip(configs, procs):
+        assert proc.returncode != 0, config
+        assert '"input_shape" and "inputs" cannot be both set' in \
+            proc.stderr, proc.stderr[-2000:]
 
 
 @pytest.mark.slow
@@ -151,19 +148,16 @@ def test_mmseg_browse_dataset_fails_for_any_dataset(tmp_path, small_demo_data):
     alone as on mmhornet's demo config. mmhornet's demo draws its
     segmentation pictures with mmseg's visualizer from contiguous images."""
     root = small_demo_data['ade_root'] + '/'
-    for config in (osp.join(DATA, 'seg_dataset_demo.py'), SEG_DEMO):
-        proc = subprocess.run([
-            sys.executable,
-            host_tool('mmseg', 'browse_dataset.py'), config, '--not-show',
-            '--output-dir',
-            str(tmp_path / 'browse'), '--cfg-options',
-            f'train_dataloader.dataset.data_root={root}'
-        ],
-                              cwd=REPO,
-                              env=tool_env(),
-                              capture_output=True,
-                              text=True,
-                              timeout=600)
+    configs = (osp.join(DATA, 'seg_dataset_demo.py'), SEG_DEMO)
+    procs = run_side_by_side([[
+        sys.executable,
+        host_tool('mmseg',
+                  'browse_dataset.py'), config, '--not-show', '--output-dir',
+        str(tmp_path / f'browse{i}'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}'
+    ] for i, config in enumerate(configs)],
+                             timeout=600)
+    for config, proc in zip(configs, procs):
         assert proc.returncode != 0, config
         assert 'Layout of the output array img is incompatible' in \
             proc.stderr, proc.stderr[-2000:]

@@ -33,7 +33,7 @@ SLURM_ENV = '/tmp/mmhornet-slurm/env'
 ABORT_SIGNS = ('terminate called', 'Aborted', 'SIGABRT', 'core dumped',
                'Signal 6', 'exitcode  : -', 'NOT been destroyed')
 #: Extra 2-rank train + test launches per launcher in the repeated test.
-REPEATS = 2
+REPEATS = 1
 
 
 def run_launch(args, timeout=180, **env):
