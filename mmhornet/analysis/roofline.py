@@ -5,7 +5,9 @@ the hardware can do. :func:`gemm_peak` measures, in the benchmark's own
 process and threads, what a large matrix product achieves (GFLOP/s, fp32
 and, where the CPU or GPU has it, bf16); :func:`achieved` turns a case's
 FLOPs (from :mod:`mmhornet.analysis.flops`) and time into GFLOP/s and a
-fraction of that peak. FLOPs here are real FLOPs: 2 per multiply-add.
+fraction of that peak; :class:`GemmClock` times the same product again in
+every round of a case, so that a case is compared with the peak measured
+beside it. FLOPs here are real FLOPs: 2 per multiply-add.
 """
 import platform
 import statistics
@@ -48,6 +50,46 @@ def bf16_supported(device: torch.device) -> bool:
     return 'avx512_bf16' in isa or 'amx_bf16' in isa
 
 
+class GemmClock:
+    """The peak's matrix product, ready to be timed again and again: one
+    ``n x n @ n x n`` matmul (``2 n^3`` FLOPs) per call.
+
+    A benchmark calls it in every round of a case, beside the case's own
+    steps, so that the case's fraction of the peak compares times taken
+    under the same conditions (a shared VM's speed drifts by tens of percent
+    over minutes).
+
+    Args:
+        dtype (torch.dtype): The product's dtype.
+        device (torch.device): Where it runs.
+        n (int): The matrix side. Defaults to 2048.
+    """
+
+    def __init__(self,
+                 dtype: torch.dtype = torch.float32,
+                 device: torch.device = torch.device('cpu'),
+                 n: int = 2048) -> None:
+        self.a = torch.randn(n, n, device=device).to(dtype)
+        self.b = torch.randn(n, n, device=device).to(dtype)
+        self.n, self.dtype, self.device = n, dtype, device
+
+    def seconds(self) -> float:
+        """The time of one product."""
+        cuda = self.device.type == 'cuda'
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        torch.mm(self.a, self.b)
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - start
+
+    def gflops(self, repeats: int = 1) -> float:
+        """GFLOP/s: the median of ``repeats`` products."""
+        return 2 * self.n**3 / statistics.median(self.seconds()
+                                                 for _ in range(repeats)) / 1e9
+
+
 def gemm_peak(dtype: torch.dtype = torch.float32,
               device: torch.device = torch.device('cpu'),
               n: int = 2048,
@@ -58,18 +100,9 @@ def gemm_peak(dtype: torch.dtype = torch.float32,
     Returns:
         dict: ``gflops`` (the median), ``times_s``, ``n``, ``dtype``.
     """
-    a = torch.randn(n, n, device=device).to(dtype)
-    b = torch.randn(n, n, device=device).to(dtype)
-    times: List[float] = []
-    for i in range(repeats + 1):
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        torch.mm(a, b)
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-        if i:
-            times.append(time.perf_counter() - start)
+    clock = GemmClock(dtype, device, n)
+    clock.seconds()
+    times: List[float] = [clock.seconds() for _ in range(repeats)]
     return dict(
         gflops=2 * n**3 / statistics.median(times) / 1e9,
         times_s=times,

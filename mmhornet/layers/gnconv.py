@@ -79,6 +79,15 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
         for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
 
 
+@torch.compiler.assume_constant_result
+def _dft_constants(height: int, width: int, dtype: torch.dtype,
+                   device: torch.device) -> Tuple[torch.Tensor, ...]:
+    """:func:`_dft_matrices`, which ``torch.compile`` calls while tracing
+    and takes as constants (it would otherwise trace the numpy code, past
+    the cache)."""
+    return _dft_matrices(height, width, dtype, device)
+
+
 def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     """``irfft2(rfft2(x) * filt)`` over H, W (``norm='ortho'``) as real
     matrix products.
@@ -102,8 +111,8 @@ def dft_global_filter(x: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     """
     n, height, width, c = x.shape
     freqs = width // 2 + 1
-    rfft_w, dft_h, idft_h, irfft_w = _dft_matrices(height, width, x.dtype,
-                                                   x.device)
+    rfft_w, dft_h, idft_h, irfft_w = _dft_constants(height, width, x.dtype,
+                                                    x.device)
     # Along W: (N*H, 2F, C), rows (re, im) x bins.
     y = torch.matmul(rfft_w, x.reshape(n * height, width, c))
     # Along H on rows (h, re/im): (N, 2H, F*C) is a view of y.

@@ -17,7 +17,8 @@ one predicate here, and the layers ask only these:
                        depthwise *forward* conv (PyTorch sends it to oneDNN's
                        generic backward-weights kernel on CPU).
 :func:`dft_filter`     GF's global filter as DFT matrix products instead of
-                       ``rfft2`` / ``irfft2`` (small maps on CPU).
+                       ``rfft2`` / ``irfft2`` (small maps on CPU; also
+                       compiled).
 :func:`cache_filter`   GF's learnt filter resized to a grid once, not every
                        forward.
 :func:`fold_scales`    the layer scales and g^nConv's ``scale`` folded into
@@ -38,9 +39,10 @@ predicate is False and the layers run the plain formulation: ``F.linear`` /
 ``LayerScale`` and the GELU module. While a graph is recorded
 (:func:`recording`: ``torch.jit.trace``, as FLOP counters and exporters
 use, or ``torch.compile``) the fast paths are off too, except the scale
-folding and the split projection, which are plain ops: a recorder then sees
-only plain ops, the same with and without gradients, and no Python-side
-cache.
+folding and the split projection, which are plain ops, and, for the
+compiler only, the DFT filter (matrix products on constant matrices): a
+recorder then sees only plain ops, the same with and without gradients, and
+no Python-side cache.
 """
 from contextlib import contextmanager
 from typing import Iterator, Union
@@ -179,13 +181,15 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
 
 def dft_filter(x: torch.Tensor) -> bool:
     """GF's global filter may run as DFT matrix products: on CPU (no GPU was
-    measured) for maps up to :data:`DFT_MAX_SIDE`; not while recording
-    (FLOP counters must see FFTs as FFTs, not as linears), except in
+    measured) for maps up to :data:`DFT_MAX_SIDE`. Also under
+    ``torch.compile``, to which the matrices are constants (folded into the
+    graph when it is frozen); not under ``torch.jit.trace``, with which FLOP
+    counters must see FFTs as FFTs, not as linears. Always in
     :func:`export_mode`, which needs them as matrices."""
     if _exporting:
         return True
     height, width = x.shape[-3:-1]
-    return (_eager() and x.device.type == 'cpu'
+    return (_enabled and not torch.jit.is_tracing() and x.device.type == 'cpu'
             and max(height, width) <= DFT_MAX_SIDE)
 
 

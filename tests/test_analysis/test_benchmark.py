@@ -20,7 +20,7 @@ def _run(tmp_path, *args):
     out = tmp_path / 'bench.json'
     proc = subprocess.run([
         sys.executable, SCRIPT, *args, '--repeats', '1', '--warmup', '0',
-        '--threads', '1', '--json',
+        '--threads', '1', '--gemm-size', '512', '--json',
         str(out)
     ],
                           cwd=ROOT,
@@ -55,16 +55,21 @@ def test_benchmark_tiny_archs(tmp_path):
         assert paired['median'] == pytest.approx(
             impls['mmpretrain']['median_ms'] / ours['median_ms'])
     assert result['all_agree'] is True
-    # The roofline: the machine's GEMM peak measured in the same run, each
-    # case's FLOPs from the counter, and its fraction of that peak.
+    # The roofline: the machine's GEMM peak measured at the start of the run
+    # and again in every round of each case, each case's FLOPs from the
+    # counter, and its fraction of the peak measured beside it.
     env = result['env']
     assert env['cpu']['model'] and isinstance(env['cpu']['isa'], list)
-    peak = env['gemm_peak_gflops']['fp32']
-    assert peak > 0
+    assert env['gemm_peak_gflops']['fp32'] > 0
     for row in rows:
         assert row['gflops'] == pytest.approx(row['flops'] /
                                               (row['median_ms'] * 1e-3) / 1e9)
-        assert row['peak_fraction'] == pytest.approx(row['gflops'] / peak)
+        peak = row['gemm_peak']
+        assert peak['dtype'] == 'fp32'
+        assert len(peak['rounds_gflops']) == 1  # one timed round
+        assert peak['median_gflops'] == peak['rounds_gflops'][0] > 0
+        assert row['peak_fraction'] == pytest.approx(row['gflops'] /
+                                                     peak['median_gflops'])
         if row['mode'] != 'infer':
             infer = next(
                 r for r in rows if r['impl'] == row['impl']

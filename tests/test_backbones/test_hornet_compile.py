@@ -4,6 +4,7 @@ quick on CPU) computes what the eager one does, in eval and in training."""
 import pytest
 import torch
 
+from mmhornet.layers.policy import fast_path
 from mmhornet.models.backbones.hornet import HorNet
 from tests.test_models.helpers import tiny_arch
 
@@ -73,3 +74,46 @@ def test_compiled_eval_runs_without_recompiling():
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     finally:
         dynamo.reset()
+
+
+def test_compiler_sees_the_dft_filter_as_constant_matrices():
+    # On CPU eager runs GF's global filter on small maps as DFT matrix
+    # products; compiled, the same, the matrices as constants (no FFT in the
+    # graph, nothing computed to make them). Fast paths off: the FFT.
+    model = _model(False)
+    x = torch.randn(1, 3, 64, 64)
+    num_gf = sum(
+        type(m).__name__ == 'GlobalLocalFilter' for m in model.modules())
+    assert num_gf > 0
+
+    def traced(fast):
+        graphs = []
+
+        def backend(gm, inputs):
+            graphs.append(gm)
+            return gm.forward
+
+        try:
+            with fast_path(fast), torch.inference_mode():
+                torch.testing.assert_close(
+                    torch.compile(model, backend=backend)(x),
+                    model(x),
+                    rtol=1e-5,
+                    atol=1e-6)
+        finally:
+            dynamo.reset()
+        (graph, ) = graphs
+        nodes = list(graph.graph.nodes)
+        calls = [str(n.target) for n in nodes if n.op == 'call_function']
+        constants = [
+            n.target for n in nodes
+            if n.op == 'get_attr' and '_dft_constants' in n.target
+        ]
+        return calls, constants
+
+    calls, constants = traced(True)
+    assert not [c for c in calls if 'fft' in c]
+    # rfft_w, dft_h, idft_h, irfft_w of each GF layer.
+    assert len(constants) == 4 * num_gf
+    calls, constants = traced(False)
+    assert [c for c in calls if 'rfft2' in c] and not constants

@@ -29,6 +29,12 @@ with ``torch.autograd.graph.saved_tensors_hooks``, each storage once,
 parameters excluded): the activation memory of training, which the CPU
 allocator cannot report.
 
+Roofline: each row's GFLOP/s (FLOPs from :mod:`mmhornet.analysis.flops`)
+as a fraction of the machine's GEMM peak for its dtype (an ``--gemm-size``
+cubed matmul, in fp32 or in the autocast dtype), timed at the start of every
+round of the case, so the two are measured side by side; the peak measured
+once at the start of the run is logged too.
+
 Examples:
     python tools/analysis/benchmark.py                      # T, T-GF, b4, b8
     python tools/analysis/benchmark.py --batch 4 --no-det   # the speed target
@@ -59,6 +65,9 @@ from mmhornet.engine.runner import freezing
 IMPLS = ('mmhornet', 'mmpretrain')
 CONVNEXT = 'convnext-t (mmpretrain)'
 TOLERANCE = 1e-5
+#: Products of the GEMM-peak matmul timed at the start of each round of a
+#: case (the round's peak is their median).
+PEAK_PRODUCTS = 3
 # Small archs for smoke tests: a 7x7 one and a GF one.
 TINY_ARCHS = {
     'tiny-dw-smoke':
@@ -459,17 +468,27 @@ def forward_flops(model, x):
 
 
 def run_case(case, args, device, amp_dtype, logger, peaks=None):
-    """Build, check, time one case; return its two result rows."""
-    from mmhornet.analysis.roofline import achieved
+    """Build, check, time one case; return its result rows.
+
+    ``peaks`` (dtype name -> :func:`~mmhornet.analysis.roofline.gemm_peak`
+    result) says which dtypes have a GEMM peak; the case's own is timed again
+    at the start of each of its rounds (median of :data:`PEAK_PRODUCTS`
+    products) and each row's fraction is of the median of those.
+    """
+    from mmhornet.analysis.roofline import GemmClock, achieved
     models = build_pair(case['arch'], args.seed, **case['kwargs'])
     torch.manual_seed(args.seed + 1)
     x = torch.randn(case['batch'], 3, *case['shape'])
     err = check_agreement(models, x)
     flops = forward_flops(models['mmhornet'], x)
     impl_flops = {}
-    dtype_peak = (peaks
-                  or {}).get('bf16' if amp_dtype == torch.bfloat16 else
-                             'fp16' if amp_dtype == torch.float16 else 'fp32')
+    dtype_name = ('bf16' if amp_dtype == torch.bfloat16 else
+                  'fp16' if amp_dtype == torch.float16 else 'fp32')
+    clock = None
+    if dtype_name in (peaks or {}):
+        clock = GemmClock(amp_dtype or torch.float32, device, args.gemm_size)
+        clock.seconds()
+    round_peaks = []
     logger.info(f"{case['name']}: max relative error mmhornet vs mmpretrain "
                 f'(fp32) = {err:.2e} '
                 f"({'OK' if err < TOLERANCE else 'FAIL'}, < {TOLERANCE:g})")
@@ -524,6 +543,8 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
     times = {(impl, phase): [] for impl in impls for phase in phases}
     peak = {impl: 0 for impl in impls}
     for r in range(args.warmup + args.repeats):
+        if clock is not None and r >= args.warmup:
+            round_peaks.append(clock.gflops(PEAK_PRODUCTS))
         order = impls if r % 2 == 0 else impls[::-1]
         for impl in order:
             for _ in range(args.settle if r >= args.warmup else 0):
@@ -541,6 +562,7 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         impl: peak[impl] if device.type == 'cuda' else runners[impl].memory()
         for impl in impls
     }
+    case_peak = summarize(round_peaks) if round_peaks else None
     rows = []
     for phase in phases:
         # Case names end with the mode: '... train' -> '... fwd+bwd'.
@@ -565,7 +587,13 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
                     memory_bytes=memory[impl],
                     flops=phase_flops,
                     **achieved(phase_flops, stats['median'],
-                               dtype_peak['gflops'] if dtype_peak else None),
+                               case_peak['median'] if case_peak else None),
+                    gemm_peak=dict(
+                        dtype=dtype_name,
+                        median_gflops=case_peak['median'],
+                        p25_gflops=case_peak['p25'],
+                        p75_gflops=case_peak['p75'],
+                        rounds_gflops=round_peaks) if case_peak else None,
                     **{
                         f'{k}_ms': v
                         for k, v in stats.items()
@@ -783,7 +811,9 @@ def main(argv=None):
         'of mmpretrain / mmhornet time within the round; times per step '
         '(batch) in ms, GFLOP/s = FLOPs (2 per multiply-add, project '
         'counter; fwd+bwd and train = 3x the forward) / median time, as a '
-        'fraction of the GEMM peak of its dtype measured above, '
+        'fraction of the GEMM peak of its dtype (median of the case\'s '
+        'rounds: at the start of each, the peak\'s product timed '
+        f'{PEAK_PRODUCTS} times, median), '
         f'{args.repeats} timed rounds after {args.warmup} warm-up, '
         f'{args.settle} untimed step(s) before each timed one, '
         f"interleaved. Load average {env['loadavg_start'][0]:.1f} at "
