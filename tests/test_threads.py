@@ -10,13 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHOW = "import os; print(os.environ.get('GOMP_SPINCOUNT', 'unset'))"
 #: Prefix that prints the variable at the moment torch starts to load (what
-#: its OpenMP runtime will read), then ends the process there.
+#: its OpenMP runtime will read), tagged so that a run whose hook never fired
+#: cannot pass, then ends the process there.
 AT_TORCH_LOAD = """
 import os, sys
 class AtTorch:
     def find_spec(self, name, path=None, target=None):
         if name == 'torch':
-            print(os.environ.get('GOMP_SPINCOUNT', 'unset'), flush=True)
+            print('at-torch-load:' + os.environ.get('GOMP_SPINCOUNT', 'unset'),
+                  flush=True)
             os._exit(0)
 sys.meta_path.insert(0, AtTorch())
 """
@@ -41,10 +43,11 @@ def _spin(code, **env):
     'code,env,expected',
     [
         # Seen by torch as it loads: mmhornet sets it first.
-        (AT_TORCH_LOAD + 'import mmhornet', {}, '1000'),
-        (AT_TORCH_LOAD + 'import mmhornet', dict(GOMP_SPINCOUNT='5'), '5'),
+        (AT_TORCH_LOAD + 'import mmhornet', {}, 'at-torch-load:1000'),
+        (AT_TORCH_LOAD + 'import mmhornet', dict(GOMP_SPINCOUNT='5'),
+         'at-torch-load:5'),
         (AT_TORCH_LOAD + 'import mmhornet', dict(OMP_WAIT_POLICY='PASSIVE'),
-         'unset'),
+         'at-torch-load:unset'),
         # Torch first: too late, so not set at all.
         ('import torch, mmhornet', {}, 'unset'),
     ],

@@ -19,6 +19,9 @@ import torch
 #: CPU flags that decide which kernels a CPU can run fast.
 ISA_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512_bf16', 'avx512_vnni',
              'amx_tile', 'amx_bf16')
+#: Products timed together on CUDA, where one 2048^3 product takes tens of
+#: microseconds, close to a synchronization's own cost.
+CUDA_PRODUCTS = 20
 
 
 def cpu_info() -> Dict[str, object]:
@@ -74,15 +77,19 @@ class GemmClock:
         self.n, self.dtype, self.device = n, dtype, device
 
     def seconds(self) -> float:
-        """The time of one product."""
+        """The time of one product (on CUDA the mean of
+        :data:`CUDA_PRODUCTS` between two synchronizations, which one
+        product would not outlast)."""
         cuda = self.device.type == 'cuda'
+        count = CUDA_PRODUCTS if cuda else 1
         if cuda:
             torch.cuda.synchronize(self.device)
         start = time.perf_counter()
-        torch.mm(self.a, self.b)
+        for _ in range(count):
+            torch.mm(self.a, self.b)
         if cuda:
             torch.cuda.synchronize(self.device)
-        return time.perf_counter() - start
+        return (time.perf_counter() - start) / count
 
     def gflops(self, repeats: int = 1) -> float:
         """GFLOP/s: the median of ``repeats`` products."""

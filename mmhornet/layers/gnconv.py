@@ -75,16 +75,18 @@ def _dft_matrices(height: int, width: int, dtype: torch.dtype,
         return mat.reshape(2 * height, 2 * height) / np.sqrt(height)
 
     return tuple(
-        torch.tensor(m, dtype=dtype, device=device).contiguous()
+        torch.as_tensor(m, dtype=dtype, device=device).contiguous()
         for m in (rfft_w, dft(-1.), dft(1.), irfft_w))
 
 
-@torch.compiler.assume_constant_result
 def _dft_constants(height: int, width: int, dtype: torch.dtype,
                    device: torch.device) -> Tuple[torch.Tensor, ...]:
-    """:func:`_dft_matrices`, which ``torch.compile`` calls while tracing
-    and takes as constants (it would otherwise trace the numpy code, past
-    the cache)."""
+    """:func:`_dft_matrices`, from their cache; under ``torch.compile`` made
+    afresh instead, so the compiler traces their numpy code into the graph
+    (constants it folds when frozen; symbolic sizes work too) and guards on
+    no Python-side cache."""
+    if torch.compiler.is_compiling():
+        return _dft_matrices.__wrapped__(height, width, dtype, device)
     return _dft_matrices(height, width, dtype, device)
 
 

@@ -39,10 +39,10 @@ predicate is False and the layers run the plain formulation: ``F.linear`` /
 ``LayerScale`` and the GELU module. While a graph is recorded
 (:func:`recording`: ``torch.jit.trace``, as FLOP counters and exporters
 use, or ``torch.compile``) the fast paths are off too, except the scale
-folding and the split projection, which are plain ops, and, for the
-compiler only, the DFT filter (matrix products on constant matrices): a
-recorder then sees only plain ops, the same with and without gradients, and
-no Python-side cache.
+folding and the split projection, which are plain ops, and, for
+``torch.compile`` only, the DFT filter (matrix products on matrices made
+in the graph, not read from their cache): a recorder then sees only plain
+ops, the same with and without gradients, and no Python-side cache.
 """
 from contextlib import contextmanager
 from typing import Iterator, Union
@@ -181,16 +181,21 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
 
 def dft_filter(x: torch.Tensor) -> bool:
     """GF's global filter may run as DFT matrix products: on CPU (no GPU was
-    measured) for maps up to :data:`DFT_MAX_SIDE`. Also under
-    ``torch.compile``, to which the matrices are constants (folded into the
-    graph when it is frozen); not under ``torch.jit.trace``, with which FLOP
-    counters must see FFTs as FFTs, not as linears. Always in
-    :func:`export_mode`, which needs them as matrices."""
+    measured) for maps up to :data:`DFT_MAX_SIDE`. Always in
+    :func:`export_mode`, which needs them as matrices.
+
+    Also under ``torch.compile``, which traces the matrices' making into
+    the graph (folded into constants when it is frozen). Not under
+    ``torch.export`` (kept to the FFT it exported before) nor under
+    ``torch.jit.trace``, with which FLOP counters must see FFTs as FFTs, not
+    as linears.
+    """
     if _exporting:
         return True
-    height, width = x.shape[-3:-1]
-    return (_enabled and not torch.jit.is_tracing() and x.device.type == 'cpu'
-            and max(height, width) <= DFT_MAX_SIDE)
+    if (not _enabled or x.device.type != 'cpu' or torch.jit.is_tracing()
+            or torch.compiler.is_exporting()):
+        return False
+    return max(x.shape[-3:-1]) <= DFT_MAX_SIDE
 
 
 def cache_filter(weight: torch.Tensor) -> bool:

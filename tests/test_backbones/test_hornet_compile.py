@@ -76,10 +76,10 @@ def test_compiled_eval_runs_without_recompiling():
         dynamo.reset()
 
 
-def test_compiler_sees_the_dft_filter_as_constant_matrices():
+def test_compiler_sees_the_dft_filter():
     # On CPU eager runs GF's global filter on small maps as DFT matrix
-    # products; compiled, the same, the matrices as constants (no FFT in the
-    # graph, nothing computed to make them). Fast paths off: the FFT.
+    # products; compiled, the same (the matrices made in the graph, not
+    # taken from the Python-side cache). Fast paths off: the FFT.
     model = _model(False)
     x = torch.randn(1, 3, 64, 64)
     num_gf = sum(
@@ -103,17 +103,41 @@ def test_compiler_sees_the_dft_filter_as_constant_matrices():
         finally:
             dynamo.reset()
         (graph, ) = graphs
-        nodes = list(graph.graph.nodes)
-        calls = [str(n.target) for n in nodes if n.op == 'call_function']
-        constants = [
-            n.target for n in nodes
-            if n.op == 'get_attr' and '_dft_constants' in n.target
+        return [
+            str(n.target) for n in graph.graph.nodes if n.op == 'call_function'
         ]
-        return calls, constants
 
-    calls, constants = traced(True)
+    calls = traced(True)
     assert not [c for c in calls if 'fft' in c]
-    # rfft_w, dft_h, idft_h, irfft_w of each GF layer.
-    assert len(constants) == 4 * num_gf
-    calls, constants = traced(False)
-    assert [c for c in calls if 'rfft2' in c] and not constants
+    # The four transforms of each GF layer.
+    assert sum('matmul' in c for c in calls) == 4 * num_gf
+    calls = traced(False)
+    assert [c for c in calls if 'rfft2' in c]
+    assert not [c for c in calls if 'matmul' in c]
+
+
+def test_dft_filter_steps_aside_for_dynamic_shapes_and_export():
+    # Symbolic sizes: the FFT, one graph (constant matrices need a size).
+    # torch.export: the FFT too, and the matrix cache keeps no fake tensors.
+    from mmhornet.layers.gnconv import GlobalLocalFilter, _dft_matrices
+    torch.manual_seed(0)
+    layer = GlobalLocalFilter(8, 4, 3).eval()
+    x = torch.randn(1, 6, 6, 8)
+    _dft_matrices.cache_clear()
+    try:
+        with torch.inference_mode():
+            expected = layer(x)
+            compiled = torch.compile(
+                layer, backend='eager', dynamic=True, fullgraph=True)
+            for size in (6, 10):
+                y = torch.randn(1, size, size, 8)
+                torch.testing.assert_close(
+                    compiled(y), layer(y), rtol=1e-5, atol=1e-6)
+        _dft_matrices.cache_clear()
+        torch.export.export(layer, (x, ))
+        with torch.inference_mode():
+            out = layer(x)
+        assert type(out) is torch.Tensor
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    finally:
+        dynamo.reset()

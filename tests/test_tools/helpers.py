@@ -9,6 +9,9 @@ import os.path as osp
 import socket
 import subprocess
 import sys
+import tempfile
+import time
+from contextlib import ExitStack
 
 import torch
 
@@ -64,27 +67,38 @@ def run_tool(args, timeout=120, **env):
 def run_side_by_side(commands, timeout=300, **env):
     """Run independent commands at once from the repository root (each
     process mostly imports, on one core) and return their
-    ``CompletedProcess`` results in order; stdout and stderr captured."""
-    procs = [
-        subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=tool_env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True) for cmd in commands
-    ]
-    results = []
-    try:
-        for cmd, proc in zip(commands, procs):
-            out, err = proc.communicate(timeout=timeout)
+    ``CompletedProcess`` results in order, stdout and stderr captured (in
+    files: a full pipe would stall a process). All must end within
+    ``timeout`` seconds; the rest are killed."""
+    with ExitStack() as files:
+        outputs = [(files.enter_context(tempfile.TemporaryFile('w+')),
+                    files.enter_context(tempfile.TemporaryFile('w+')))
+                   for _ in commands]
+        procs = [
+            subprocess.Popen(
+                cmd,
+                cwd=REPO,
+                env=tool_env(**env),
+                stdout=out,
+                stderr=err,
+                text=True) for cmd, (out, err) in zip(commands, outputs)
+        ]
+        deadline = time.monotonic() + timeout
+        try:
+            for proc in procs:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        results = []
+        for cmd, proc, (out, err) in zip(commands, procs, outputs):
+            out.seek(0)
+            err.seek(0)
             results.append(
-                subprocess.CompletedProcess(cmd, proc.returncode, out, err))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+                subprocess.CompletedProcess(cmd, proc.returncode, out.read(),
+                                            err.read()))
     return results
 
 

@@ -17,11 +17,12 @@ import time
 import pytest
 import torch
 import torch.distributed as torch_dist
+from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from torch import nn
 
-from mmhornet.engine import (CpuDistributedDataParallel, cpu_wrapper_cfg,
-                             teardown_distributed)
+from mmhornet.engine import (CpuDistributedDataParallel, MMHornetRunner,
+                             cpu_wrapper_cfg, teardown_distributed)
 from mmhornet.engine.dist import _expand_slurm_tasks_per_node, _slurm_env
 from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record, run_tool,
                       tool_env)
@@ -259,6 +260,33 @@ def test_failing_rank_exits_at_once():
     for _, err in outputs:
         assert not any(sign in err for sign in ABORT_SIGNS), err
     assert seconds < 60
+
+
+def test_distributed_runner_registers_the_teardown(gloo_group, tmp_path,
+                                                   monkeypatch):
+    """The wiring the launch tests can only catch by chance (an abort at
+    exit is a race): a distributed MMHornetRunner registers the teardown,
+    a non-distributed one does not."""
+    import mmhornet.engine.runner as runner_module
+    calls = []
+    monkeypatch.setattr(runner_module, 'register_teardown',
+                        lambda: calls.append('registered'))
+    monkeypatch.syspath_prepend(DATA)
+    for name in ('RANK', 'LOCAL_RANK'):
+        monkeypatch.setenv(name, '0')
+    for name in ('WORLD_SIZE', 'LOCAL_WORLD_SIZE'):
+        monkeypatch.setenv(name, '1')
+    for launcher, expected in (('none', []), ('pytorch', ['registered'])):
+        cfg = Config.fromfile(TOY_CONFIG)
+        cfg.merge_from_dict(
+            dict(
+                launcher=launcher,
+                log_level='WARNING',
+                experiment_name=f'teardown_{launcher}',
+                work_dir=str(tmp_path / launcher)))
+        runner = MMHornetRunner.from_cfg(cfg)
+        assert runner.distributed is (launcher != 'none')
+        assert calls == expected, launcher
 
 
 def test_teardown_destroys_the_group_once(gloo_group):
