@@ -1,6 +1,7 @@
 """MMHornetRunner: each of its changes to mmengine's Runner, on the toy model
 (tests/data/toy_modules.py). The distributed ones (gloo, CPU DDP, teardown)
-run in tests/test_tools/test_launch.py."""
+run in tests/test_tools/test_launch.py; here only that a distributed runner
+registers the teardown."""
 import os.path as osp
 
 import pytest
@@ -47,6 +48,25 @@ def test_runner_type_selects_it_under_every_host(toy_cfg, scope):
     runner = build(toy_cfg, default_scope=scope)
     assert type(runner) is MMHornetRunner
     assert checkpoint_hook(runner).backend_args == dict(backend=ATOMIC_BACKEND)
+
+
+def test_distributed_runner_registers_the_teardown(toy_cfg, gloo_group,
+                                                   monkeypatch):
+    """The wiring the launch tests can only catch by chance (an abort at
+    exit is a race): a distributed MMHornetRunner registers the teardown,
+    a non-distributed one does not."""
+    import mmhornet.engine.runner as runner_module
+    calls = []
+    monkeypatch.setattr(runner_module, 'register_teardown',
+                        lambda: calls.append('registered'))
+    for name in ('RANK', 'LOCAL_RANK'):
+        monkeypatch.setenv(name, '0')
+    for name in ('WORLD_SIZE', 'LOCAL_WORLD_SIZE'):
+        monkeypatch.setenv(name, '1')
+    for launcher, expected in (('none', []), ('pytorch', ['registered'])):
+        runner = build(toy_cfg, launcher=launcher)
+        assert runner.distributed is (launcher != 'none')
+        assert calls == expected, launcher
 
 
 def test_checkpoint_hook_with_its_own_backend_is_left_alone(toy_cfg):

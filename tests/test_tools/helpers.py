@@ -64,12 +64,13 @@ def run_tool(args, timeout=120, **env):
     return proc.stdout
 
 
-def run_side_by_side(commands, timeout=300, **env):
-    """Run independent commands at once from the repository root (each
-    process mostly imports, on one core) and return their
-    ``CompletedProcess`` results in order, stdout and stderr captured (in
-    files: a full pipe would stall a process). All must end within
-    ``timeout`` seconds; the rest are killed."""
+def run_side_by_side(commands, timeout=300, envs=None, **env):
+    """Run commands at once from the repository root (independent ones: each
+    process mostly imports, on one core; or the ranks of one job) and return
+    their ``CompletedProcess`` results in order, stdout and stderr captured
+    (in files: a full pipe would stall a process). All must end within
+    ``timeout`` seconds; the rest are killed. ``envs``: per command, more
+    variables on top of ``env``."""
     with ExitStack() as files:
         outputs = [(files.enter_context(tempfile.TemporaryFile('w+')),
                     files.enter_context(tempfile.TemporaryFile('w+')))
@@ -78,10 +79,12 @@ def run_side_by_side(commands, timeout=300, **env):
             subprocess.Popen(
                 cmd,
                 cwd=REPO,
-                env=tool_env(**env),
+                env=tool_env(**env, **extra),
                 stdout=out,
                 stderr=err,
-                text=True) for cmd, (out, err) in zip(commands, outputs)
+                text=True)
+            for cmd, (out, err), extra in zip(commands, outputs, envs or [{}] *
+                                              len(commands))
         ]
         deadline = time.monotonic() + timeout
         try:

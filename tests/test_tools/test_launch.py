@@ -17,15 +17,14 @@ import time
 import pytest
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 from torch import nn
 
-from mmhornet.engine import (CpuDistributedDataParallel, MMHornetRunner,
-                             cpu_wrapper_cfg, teardown_distributed)
+from mmhornet.engine import (CpuDistributedDataParallel, cpu_wrapper_cfg,
+                             teardown_distributed)
 from mmhornet.engine.dist import _expand_slurm_tasks_per_node, _slurm_env
-from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record, run_tool,
-                      tool_env)
+from .helpers import (DATA, REPO, TOY_CONFIG, free_port, load_record,
+                      run_side_by_side, run_tool, tool_env)
 
 SLURM_ENV = '/tmp/mmhornet-slurm/env'
 #: What a rank that died at exit leaves on stderr: libstdc++'s terminate
@@ -220,20 +219,18 @@ def test_repeated_launches_exit_cleanly(tmp_path, launcher):
 
 def _two_ranks(script, timeout=60, **env):
     """Start ``script`` as ranks 0 and 1 of a gloo job; return the finished
-    processes and the seconds until both had exited."""
-    base = dict(
-        MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port(), WORLD_SIZE=2, **env)
+    processes (``CompletedProcess``) and the seconds until both had
+    exited."""
     start = time.monotonic()
-    procs = [
-        subprocess.Popen([sys.executable, script],
-                         cwd=REPO,
-                         env=tool_env(RANK=rank, LOCAL_RANK=rank, **base),
-                         stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE,
-                         text=True) for rank in (0, 1)
-    ]
-    outputs = [p.communicate(timeout=timeout) for p in procs]
-    return procs, outputs, time.monotonic() - start
+    procs = run_side_by_side(
+        [[sys.executable, script]] * 2,
+        timeout,
+        envs=[dict(RANK=rank, LOCAL_RANK=rank) for rank in (0, 1)],
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=free_port(),
+        WORLD_SIZE=2,
+        **env)
+    return procs, time.monotonic() - start
 
 
 @pytest.mark.slow
@@ -242,10 +239,11 @@ def test_no_abort_right_after_a_collective():
     collectives. Without the teardown about half of such runs aborted."""
     script = osp.join(DATA, 'exit_after_collective.py')
     for _ in range(6):
-        procs, outputs, _ = _two_ranks(script)
-        for rank, (proc, (_, err)) in enumerate(zip(procs, outputs)):
-            assert proc.returncode == 0, f'rank {rank}:\n{err}'
-            assert not any(sign in err for sign in ABORT_SIGNS), err
+        procs, _ = _two_ranks(script)
+        for rank, proc in enumerate(procs):
+            assert proc.returncode == 0, f'rank {rank}:\n{proc.stderr}'
+            assert not any(sign in proc.stderr
+                           for sign in ABORT_SIGNS), proc.stderr
 
 
 def test_failing_rank_exits_at_once():
@@ -253,40 +251,14 @@ def test_failing_rank_exits_at_once():
     its traceback, at once, and its peer, finding it gone, still tears down
     and exits 0 instead of waiting for the barrier's timeout."""
     script = osp.join(DATA, 'exit_after_collective.py')
-    procs, outputs, seconds = _two_ranks(script, FAIL_RANK=1)
-    assert procs[1].returncode == 1, outputs[1][1]
-    assert 'rank failed on purpose' in outputs[1][1]
-    assert procs[0].returncode == 0, outputs[0][1]
-    for _, err in outputs:
-        assert not any(sign in err for sign in ABORT_SIGNS), err
+    procs, seconds = _two_ranks(script, FAIL_RANK=1)
+    assert procs[1].returncode == 1, procs[1].stderr
+    assert 'rank failed on purpose' in procs[1].stderr
+    assert procs[0].returncode == 0, procs[0].stderr
+    for proc in procs:
+        assert not any(sign in proc.stderr
+                       for sign in ABORT_SIGNS), proc.stderr
     assert seconds < 60
-
-
-def test_distributed_runner_registers_the_teardown(gloo_group, tmp_path,
-                                                   monkeypatch):
-    """The wiring the launch tests can only catch by chance (an abort at
-    exit is a race): a distributed MMHornetRunner registers the teardown,
-    a non-distributed one does not."""
-    import mmhornet.engine.runner as runner_module
-    calls = []
-    monkeypatch.setattr(runner_module, 'register_teardown',
-                        lambda: calls.append('registered'))
-    monkeypatch.syspath_prepend(DATA)
-    for name in ('RANK', 'LOCAL_RANK'):
-        monkeypatch.setenv(name, '0')
-    for name in ('WORLD_SIZE', 'LOCAL_WORLD_SIZE'):
-        monkeypatch.setenv(name, '1')
-    for launcher, expected in (('none', []), ('pytorch', ['registered'])):
-        cfg = Config.fromfile(TOY_CONFIG)
-        cfg.merge_from_dict(
-            dict(
-                launcher=launcher,
-                log_level='WARNING',
-                experiment_name=f'teardown_{launcher}',
-                work_dir=str(tmp_path / launcher)))
-        runner = MMHornetRunner.from_cfg(cfg)
-        assert runner.distributed is (launcher != 'none')
-        assert calls == expected, launcher
 
 
 def test_teardown_destroys_the_group_once(gloo_group):
@@ -392,19 +364,6 @@ def test_cpu_model_wrapper_config():
         type='mmhornet.CpuDistributedDataParallel', detect_anomalous_params=1)
     assert mmengine_ddp['type'] == 'MMDistributedDataParallel'
     assert cpu_wrapper_cfg(dict(type='MyWrapper')) == dict(type='MyWrapper')
-
-
-@pytest.fixture
-def gloo_group(tmp_path):
-    """A one-process gloo group, as the CPU launch path creates."""
-    torch_dist.init_process_group(
-        'gloo',
-        init_method=f'file://{tmp_path / "store"}',
-        rank=0,
-        world_size=1)
-    yield
-    if torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
 
 
 class SyncBNNet(nn.Module):
