@@ -79,7 +79,7 @@ def parse_args(argv=None):
         '--amp',
         action='store_true',
         help="train with tools/train.py's --amp (fp16 on CUDA, bf16 "
-        'autocast on CPU)')
+        'autocast on a CPU with bf16 kernels, fp32 on one without)')
     return parser.parse_args(argv)
 
 
@@ -218,7 +218,14 @@ def main():
     results = [run_task(t, TASKS[t], args, data_paths) for t in args.tasks]
 
     seed = args.seed if args.seed is not None else 0
-    precision = '; mixed precision (--amp)' if args.amp else ''
+    precision = ''
+    if args.amp:
+        precision = '; mixed precision (--amp)'
+        import torch
+
+        from mmhornet.engine import cpu_bf16_kernels
+        if not torch.cuda.is_available() and not cpu_bf16_kernels():
+            precision = '; --amp: fp32, this CPU has no bf16 kernels'
     print(f'\n=== mmhornet demo summary (seed {seed}{precision}; data '
           f'{data_minutes:.1f} min)')
     for r in results:

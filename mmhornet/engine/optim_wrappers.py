@@ -20,6 +20,19 @@ from .cpu_autocast import fp32_mmcv_ops_under_cpu_autocast
 
 CPU_AMP_WRAPPER = 'mmhornet.CpuAmpOptimWrapper'
 _AMP_TYPES = ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper')
+#: ``AmpOptimWrapper`` arguments that a plain ``OptimWrapper`` does not take.
+_AMP_ONLY_KEYS = ('loss_scale', 'dtype', 'use_fsdp')
+
+
+def cpu_bf16_kernels() -> bool:
+    """Whether this CPU runs bfloat16 matmuls and convolutions in oneDNN's
+    kernels (AVX512 or AMX CPUs): the check PyTorch itself makes before
+    handing them to oneDNN; without them they run in reference loops."""
+    check = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
+    if check is None:  # a torch without the op: ask the CPU flags
+        from mmhornet.analysis.roofline import bf16_supported
+        return bf16_supported(torch.device('cpu'))
+    return bool(check())
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -38,6 +51,13 @@ class CpuAmpOptimWrapper(OptimWrapper):
                 f'CPU autocast supports only bfloat16, got dtype={dtype!r}')
         super().__init__(**kwargs)
         self.cast_dtype = torch.bfloat16
+        if not cpu_bf16_kernels():
+            print_log(
+                'CpuAmpOptimWrapper on a CPU without bfloat16 kernels (no '
+                'AVX512 / AMX): bfloat16 autocast runs many times slower '
+                'than float32 here; drop --amp or use OptimWrapper.',
+                logger='current',
+                level=logging.WARNING)
         # mmdet's detectors call mmcv ops without bf16 CPU kernels.
         fp32_mmcv_ops_under_cpu_autocast()
 
@@ -70,7 +90,10 @@ def amp_for_this_machine(optim_wrapper_cfg: dict) -> dict:
     With CUDA, or for any other wrapper type, the config is returned as it
     is. Without CUDA an ``AmpOptimWrapper`` becomes
     :class:`CpuAmpOptimWrapper`: ``loss_scale`` dropped (bfloat16 needs
-    none), float16 replaced by bfloat16, the other arguments kept.
+    none), float16 replaced by bfloat16, the other arguments kept; on a CPU
+    without bfloat16 kernels (:func:`cpu_bf16_kernels`) it becomes a plain
+    ``OptimWrapper`` instead (float32, a warning says why), with the same
+    optimizer, gradient clipping and accumulation.
 
     Args:
         optim_wrapper_cfg (dict): An optim wrapper config (not changed).
@@ -81,6 +104,20 @@ def amp_for_this_machine(optim_wrapper_cfg: dict) -> dict:
     if (torch.cuda.is_available() or not isinstance(optim_wrapper_cfg, dict)
             or optim_wrapper_cfg.get('type') not in _AMP_TYPES):
         return optim_wrapper_cfg
+    if not cpu_bf16_kernels():
+        cfg = {
+            k: v
+            for k, v in optim_wrapper_cfg.items() if k not in _AMP_ONLY_KEYS
+        }
+        cfg['type'] = 'OptimWrapper'
+        print_log(
+            'AMP without CUDA on a CPU without bfloat16 kernels (no AVX512 '
+            '/ AMX): training in float32, where bfloat16 autocast would run '
+            'many times slower. To force it anyway, set '
+            f"optim_wrapper.type='{CPU_AMP_WRAPPER}'.",
+            logger='current',
+            level=logging.WARNING)
+        return cfg
     cfg = copy.copy(optim_wrapper_cfg)
     cfg['type'] = CPU_AMP_WRAPPER
     cfg.pop('loss_scale', None)

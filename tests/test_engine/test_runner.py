@@ -11,7 +11,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 
 from mmhornet.checkpoint import ATOMIC_BACKEND, CheckpointMismatchError
-from mmhornet.engine import CpuAmpOptimWrapper, MMHornetRunner
+from mmhornet.engine import CpuAmpOptimWrapper, MMHornetRunner, optim_wrappers
 
 DATA = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data')
 
@@ -126,6 +126,7 @@ def test_test_refuses_a_checkpoint_of_another_model(toy_cfg, tmp_path):
 
 def test_amp_config_trains_in_bfloat16_without_cuda(toy_cfg, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(optim_wrappers, 'cpu_bf16_kernels', lambda: True)
     runner = build(
         toy_cfg,
         train_cfg=dict(max_iters=2),
@@ -133,3 +134,16 @@ def test_amp_config_trains_in_bfloat16_without_cuda(toy_cfg, monkeypatch):
     runner.train()
     assert isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16
+
+
+def test_amp_config_trains_in_float32_on_a_cpu_without_bf16_kernels(
+        toy_cfg, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(optim_wrappers, 'cpu_bf16_kernels', lambda: False)
+    runner = build(
+        toy_cfg,
+        train_cfg=dict(max_iters=2),
+        optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic'))
+    runner.train()
+    assert type(runner.optim_wrapper).__name__ == 'OptimWrapper'
+    assert not isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)

@@ -740,6 +740,14 @@ def main(argv=None):
             f"{env['threads']} threads: timings of multi-threaded CPU "
             f'kernels are unreliable on a busy machine; consider --threads '
             f'1.')
+    if amp_dtype == torch.bfloat16 and device.type == 'cpu':
+        from mmhornet.engine import cpu_bf16_kernels
+        if not cpu_bf16_kernels():
+            logger.warning(
+                'bf16 autocast on a CPU without bfloat16 kernels (no AVX512 '
+                '/ AMX): its matmuls and convolutions run in reference '
+                'loops, many times slower than fp32 (what --amp training '
+                'avoids here by staying in fp32).')
     if args.decoders:
         from mmhornet.analysis.decoders import (cost_cases, time_cases,
                                                 time_table)
