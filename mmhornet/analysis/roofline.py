@@ -7,7 +7,9 @@ and, where the CPU or GPU has it, bf16); :func:`achieved` turns a case's
 FLOPs (from :mod:`mmhornet.analysis.flops`) and time into GFLOP/s and a
 fraction of that peak; :class:`GemmClock` times the same product again in
 every round of a case, so that a case is compared with the peak measured
-beside it. FLOPs here are real FLOPs: 2 per multiply-add.
+beside it; :class:`GemmReplay` times a step's own matrix products alone, at
+their shapes, the floor that the step's GEMMs set on this machine. FLOPs
+here are real FLOPs: 2 per multiply-add.
 """
 import platform
 import statistics
@@ -126,3 +128,92 @@ def achieved(flops: float, median_ms: float,
     return dict(
         gflops=gflops,
         peak_fraction=gflops / peak_gflops if peak_gflops else None)
+
+
+#: The ATen matrix products a replay records (leaf ops: ``linear`` and
+#: ``matmul`` call these).
+GEMM_OPS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm',
+            'aten::_addmm_activation')
+_DTYPES = {
+    'float': torch.float32,
+    'double': torch.float64,
+    'c10::BFloat16': torch.bfloat16,
+    'c10::Half': torch.float16
+}
+
+
+def _gemm_flops(name: str, shapes: List[List[int]]) -> int:
+    """2 x the multiply-adds of one recorded product."""
+    a, b = shapes[:2] if name in ('aten::mm', 'aten::bmm') else shapes[1:3]
+    batch = a[0] if len(a) == 3 else 1
+    return 2 * batch * a[-2] * a[-1] * b[-1]
+
+
+class GemmReplay:
+    """The matrix products of one step of a model, timed alone.
+
+    :meth:`record` runs the step once under ``torch.profiler`` and keeps
+    every matrix product it made (:data:`GEMM_OPS`, forward and backward)
+    with its shapes, strides and dtypes; :meth:`seconds` runs the same
+    products back to back on random operands of those layouts. That time is
+    a floor for the step: what its GEMMs alone take on this machine at their
+    own shapes, which a small product runs far below the square peak of
+    :class:`GemmClock`. Any implementation of the same model runs the same
+    products (1x1 convolutions included, which oneDNN runs as GEMMs), so an
+    implementation's time over the floor is what it spends beyond its
+    matmuls, and another implementation's time over it bounds the speed-up
+    that removing everything else could reach.
+
+    Args:
+        calls (list): ``(op name, shapes, strides, dtypes)`` per product.
+        device (torch.device): Where to replay them.
+    """
+
+    def __init__(self, calls: List[tuple], device: torch.device) -> None:
+        self.device = device
+        self.calls = []
+        self.flops = 0
+        for name, shapes, strides, dtypes in calls:
+            operands = [
+                self._operand(shape, stride, dtype)
+                for shape, stride, dtype in zip(shapes, strides, dtypes)
+                if shape
+            ]
+            op = getattr(torch.ops.aten, name.split('::')[1])
+            self.calls.append((op, operands))
+            self.flops += _gemm_flops(name, shapes)
+
+    def _operand(self, shape, stride, dtype) -> torch.Tensor:
+        """Random values in the recorded layout (a transposed or expanded
+        view over just the storage it spans)."""
+        span = 1 + sum((n - 1) * st for n, st in zip(shape, stride) if n)
+        base = torch.randn(
+            span, device=self.device).to(_DTYPES.get(dtype, torch.float32))
+        return base.as_strided(shape, stride)
+
+    @classmethod
+    def record(cls, step, device: torch.device) -> 'GemmReplay':
+        """Record the products of one call of ``step()``."""
+        from torch.profiler import ProfilerActivity, profile
+        with profile(
+                activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+            step()
+        calls = [(e.name, [list(s) for s in e.input_shapes],
+                  [list(s)
+                   for s in e.structured_input_strides], list(e.input_dtypes))
+                 for e in prof.events() if e.name in GEMM_OPS]
+        replay = cls(calls, device)
+        replay.seconds()  # untimed: the operands' first touch
+        return replay
+
+    def seconds(self) -> float:
+        """The time of all the products, once, back to back."""
+        cuda = self.device.type == 'cuda'
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        for op, operands in self.calls:
+            op(*operands)
+        if cuda:
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - start

@@ -113,12 +113,28 @@ def test_benchmark_json_arch(tmp_path):
             dw_cfg=[dict(type='DW', kernel_size=3)] * 2 +
             [dict(type='GF', h=4, w=3),
              dict(type='GF', h=2, w=2)]))
-    _, result = _run(tmp_path, '--archs', arch, '--size', '64', '--batch', '1',
-                     '--modes', 'infer', '--no-det')
+    stdout, result = _run(tmp_path, '--archs', arch, '--size', '64', '--batch',
+                          '1', '--modes', 'infer', '--no-det', '--gemm-floor')
     assert [row['impl']
             for row in result['rows']] == ['mmhornet', 'mmpretrain']
     assert all(row['agree'] for row in result['rows'])
-    assert result['rows'][0]['arch'] == 'custom-0'
+    ours = result['rows'][0]
+    assert ours['arch'] == 'custom-0'
+    # The GEMM floor beside mmhornet's row: its products replayed, fewer
+    # FLOPs than the whole forward (convolutions and the stem are not
+    # GEMMs), a time per round, and the bound it puts on the speed-up.
+    floor = ours['gemm_floor']
+    assert floor['gemms'] > 0 and 0 < floor['flops'] < ours['flops']
+    assert floor['p25_ms'] <= floor['median_ms'] <= floor['p75_ms']
+    assert floor['median_ms'] > 0 and floor['share_of_mmhornet'] > 0
+    # One round: the bound is mmpretrain's time over the floor.
+    assert floor['speedup_bound_vs_mmpretrain'] == pytest.approx(
+        result['rows'][1]['median_ms'] / floor['median_ms'])
+    assert 'gemm_floor' not in result['rows'][1]
+    floor_lines = stdout[stdout.index('GEMM floor'):].splitlines()
+    header = next(i for i, line in enumerate(floor_lines)
+                  if line.startswith('| case | GEMMs |'))
+    assert floor_lines[header + 2].startswith(f"| {ours['case']} | ")
 
 
 @pytest.mark.slow

@@ -239,6 +239,14 @@ def parse_args(argv=None):
         type=int,
         default=2048,
         help='N of the N x N x N matmul that measures the GEMM peak')
+    parser.add_argument(
+        '--gemm-floor',
+        action='store_true',
+        help="also time, in every round, the matrix products of mmhornet's "
+        'eager step alone (recorded once, replayed at their shapes and '
+        'layouts: mmhornet.analysis.roofline.GemmReplay): the floor that '
+        "the step's GEMMs set, and the speed-up over mmpretrain that "
+        'removing everything else could reach')
     parser.add_argument('--json', help='write all results here')
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.settle < 0:
@@ -475,7 +483,7 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
     at the start of each of its rounds (median of :data:`PEAK_PRODUCTS`
     products) and each row's fraction is of the median of those.
     """
-    from mmhornet.analysis.roofline import GemmClock, achieved
+    from mmhornet.analysis.roofline import GemmClock, GemmReplay, achieved
     models = build_pair(case['arch'], args.seed, **case['kwargs'])
     torch.manual_seed(args.seed + 1)
     x = torch.randn(case['batch'], 3, *case['shape'])
@@ -542,9 +550,15 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         else ('infer', )
     times = {(impl, phase): [] for impl in impls for phase in phases}
     peak = {impl: 0 for impl in impls}
+    replay, floor_ms = None, []
     for r in range(args.warmup + args.repeats):
+        if args.gemm_floor and r == args.warmup:
+            # After the warm-up: the step as it runs when timed.
+            replay = GemmReplay.record(runners['mmhornet'].step, device)
         if clock is not None and r >= args.warmup:
             round_peaks.append(clock.gflops(PEAK_PRODUCTS))
+        if replay is not None:
+            floor_ms.append(replay.seconds() * 1e3)
         order = impls if r % 2 == 0 else impls[::-1]
         for impl in order:
             for _ in range(args.settle if r >= args.warmup else 0):
@@ -609,6 +623,10 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         ])
         pair[0]['paired_speedup'] = dict(
             median=ratios['median'], p25=ratios['p25'], p75=ratios['p75'])
+        if replay is not None:
+            pair[0]['gemm_floor'] = gemm_floor(replay, floor_ms,
+                                               times['mmhornet', phase],
+                                               times['mmpretrain', phase])
         for row in pair[2:]:
             # Other variants (compiled, onnxruntime, ConvNeXt-T): against
             # mmhornet's eager model.
@@ -622,6 +640,47 @@ def run_case(case, args, device, amp_dtype, logger, peaks=None):
         rows.extend(pair)
     del models, runners
     return rows
+
+
+def gemm_floor(replay, floor_ms, ours_ms, ref_ms):
+    """The GEMM floor of a case's rows: the replayed products' time per
+    round, what share of mmhornet's step they are, and mmpretrain's time
+    over them (per round, then the median): the speed-up over mmpretrain an
+    implementation that ran nothing but these products would have."""
+    stats = summarize(floor_ms)
+    return dict(
+        gemms=len(replay.calls),
+        flops=replay.flops,
+        median_ms=stats['median'],
+        p25_ms=stats['p25'],
+        p75_ms=stats['p75'],
+        gflops=replay.flops / stats['median'] / 1e6,
+        share_of_mmhornet=summarize([f / t for f, t in zip(floor_ms, ours_ms)
+                                     ])['median'],
+        speedup_bound_vs_mmpretrain=summarize(
+            [t / f for f, t in zip(floor_ms, ref_ms)])['median'])
+
+
+def floor_table(rows):
+    """The ``--gemm-floor`` table, one line per mmhornet row that has it."""
+    lines = [
+        '| case | GEMMs | GEMM GFLOP | floor ms (IQR) | GEMM GFLOP/s | '
+        "floor's share of mmhornet's step | mmpretrain / floor (speed-up "
+        'bound) | paired speed-up now |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|'
+    ]
+    for row in rows:
+        floor = row.get('gemm_floor')
+        if not floor:
+            continue
+        lines.append(
+            f"| {row['case']} | {floor['gemms']} | {floor['flops'] / 1e9:.1f}"
+            f" | {floor['median_ms']:.0f} ({floor['p25_ms']:.0f}-"
+            f"{floor['p75_ms']:.0f}) | {floor['gflops']:.0f} | "
+            f"{100 * floor['share_of_mmhornet']:.0f}% | "
+            f"{floor['speedup_bound_vs_mmpretrain']:.2f}x | "
+            f"{row['paired_speedup']['median']:.2f}x |")
+    return '\n'.join(lines) if len(lines) > 2 else ''
 
 
 def make_cases(args):
@@ -827,6 +886,14 @@ def main(argv=None):
         f"interleaved. Load average {env['loadavg_start'][0]:.1f} at "
         f"start, {env['loadavg_end'][0]:.1f} at the end, "
         f"{env['threads']} threads.\n" + memory_note)
+    floors = floor_table(rows)
+    if floors:
+        logger.info(
+            '\nGEMM floor: the matrix products of mmhornet\'s eager step '
+            '(forward, and backward for training) replayed alone at their '
+            'shapes, layouts and dtypes, once per round beside the case; '
+            'share = floor / mmhornet step, bound = mmpretrain step / floor '
+            '(medians over rounds of the per-round ratio)\n' + floors)
     all_agree = all(row['agree'] for row in rows)
     if args.json:
         with open(args.json, 'w') as f:
