@@ -220,12 +220,9 @@ def main():
     seed = args.seed if args.seed is not None else 0
     precision = ''
     if args.amp:
-        precision = '; mixed precision (--amp)'
-        import torch
-
-        from mmhornet.engine import cpu_bf16_kernels
-        if not torch.cuda.is_available() and not cpu_bf16_kernels():
-            precision = '; --amp: fp32, this CPU has no bf16 kernels'
+        from mmhornet.engine import amp_trains_in_float32
+        precision = ('; --amp: fp32, this CPU has no bf16 kernels' if
+                     amp_trains_in_float32() else '; mixed precision (--amp)')
     print(f'\n=== mmhornet demo summary (seed {seed}{precision}; data '
           f'{data_minutes:.1f} min)')
     for r in results:

@@ -7,12 +7,13 @@ from .dist import init_cpu_dist, register_teardown, teardown_distributed
 from .model_wrappers import CpuDistributedDataParallel, cpu_wrapper_cfg
 from .optim_constructor import LayerDecayOptimWrapperConstructor
 from .optim_wrappers import (CpuAmpOptimWrapper, amp_for_this_machine,
-                             cpu_bf16_kernels)
+                             amp_trains_in_float32, cpu_bf16_kernels)
 from .runner import RUNNER, MMHornetRunner
 
 __all__ = [
     'CpuAmpOptimWrapper', 'CpuDistributedDataParallel',
     'LayerDecayOptimWrapperConstructor', 'MMHornetRunner', 'RUNNER',
-    'amp_for_this_machine', 'cpu_bf16_kernels', 'cpu_wrapper_cfg',
-    'init_cpu_dist', 'register_teardown', 'teardown_distributed'
+    'amp_for_this_machine', 'amp_trains_in_float32', 'cpu_bf16_kernels',
+    'cpu_wrapper_cfg', 'init_cpu_dist', 'register_teardown',
+    'teardown_distributed'
 ]

@@ -35,6 +35,13 @@ def cpu_bf16_kernels() -> bool:
     return bool(check())
 
 
+def amp_trains_in_float32() -> bool:
+    """Whether an ``AmpOptimWrapper`` config (``--amp``) trains in float32
+    on this machine: no CUDA and a CPU without bfloat16 kernels
+    (:func:`amp_for_this_machine` then builds a plain ``OptimWrapper``)."""
+    return not torch.cuda.is_available() and not cpu_bf16_kernels()
+
+
 @OPTIM_WRAPPERS.register_module()
 class CpuAmpOptimWrapper(OptimWrapper):
     """An :class:`OptimWrapper` running forward and loss in CPU autocast.
@@ -104,7 +111,7 @@ def amp_for_this_machine(optim_wrapper_cfg: dict) -> dict:
     if (torch.cuda.is_available() or not isinstance(optim_wrapper_cfg, dict)
             or optim_wrapper_cfg.get('type') not in _AMP_TYPES):
         return optim_wrapper_cfg
-    if not cpu_bf16_kernels():
+    if amp_trains_in_float32():
         cfg = {
             k: v
             for k, v in optim_wrapper_cfg.items() if k not in _AMP_ONLY_KEYS

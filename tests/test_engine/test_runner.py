@@ -124,26 +124,28 @@ def test_test_refuses_a_checkpoint_of_another_model(toy_cfg, tmp_path):
         train_cfg=dict(max_iters=1)).train()
 
 
-def test_amp_config_trains_in_bfloat16_without_cuda(toy_cfg, monkeypatch):
+def train_amp_config(toy_cfg, monkeypatch, bf16_kernels):
+    """Train the toy config's ``AmpOptimWrapper`` without CUDA, on a CPU
+    with or without bfloat16 kernels."""
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(optim_wrappers, 'cpu_bf16_kernels', lambda: True)
+    monkeypatch.setattr(optim_wrappers, 'cpu_bf16_kernels',
+                        lambda: bf16_kernels)
     runner = build(
         toy_cfg,
         train_cfg=dict(max_iters=2),
         optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic'))
     runner.train()
+    return runner
+
+
+def test_amp_config_trains_in_bfloat16_without_cuda(toy_cfg, monkeypatch):
+    runner = train_amp_config(toy_cfg, monkeypatch, bf16_kernels=True)
     assert isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16
 
 
 def test_amp_config_trains_in_float32_on_a_cpu_without_bf16_kernels(
         toy_cfg, monkeypatch):
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(optim_wrappers, 'cpu_bf16_kernels', lambda: False)
-    runner = build(
-        toy_cfg,
-        train_cfg=dict(max_iters=2),
-        optim_wrapper=dict(type='AmpOptimWrapper', loss_scale='dynamic'))
-    runner.train()
+    runner = train_amp_config(toy_cfg, monkeypatch, bf16_kernels=False)
     assert type(runner.optim_wrapper).__name__ == 'OptimWrapper'
     assert not isinstance(runner.optim_wrapper, CpuAmpOptimWrapper)
