@@ -11,11 +11,12 @@ batch:
                                     * x_pad[n, c, h + i, w + j]
 
 i.e. a depthwise *forward* convolution over ``N * C`` channels with the
-output gradient as a large kernel, which oneDNN's depthwise kernel runs fast.
-The input gradient still comes from ``aten.convolution_backward``, the
-bias gradient is a sum. Where it runs is
-:func:`~mmhornet.layers.policy.depthwise_weight_grad`'s decision;
-everything else is a plain ``F.conv2d``.
+output gradient as a large kernel, which oneDNN's depthwise kernel runs fast
+(in bf16 too, where the backward-weights kernel is slower still). The input
+gradient of a stride-1 'same' conv is the output gradient correlated with
+the flipped kernel, also a depthwise forward conv; the bias gradient is a
+sum. Where it runs is :func:`~mmhornet.layers.policy.depthwise_weight_grad`'s
+decision; everything else is a plain ``F.conv2d``.
 """
 from typing import Optional
 
@@ -28,7 +29,7 @@ from .policy import depthwise_weight_grad, fold_scale, fold_scales
 
 
 class _SameDepthwiseConv2d(torch.autograd.Function):
-    """Stride-1 'same' depthwise conv2d, weight gradient as a forward conv."""
+    """Stride-1 'same' depthwise conv2d, gradients as forward convs."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, padding):
@@ -44,11 +45,8 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
         channels = x.shape[1]
         grad_x = grad_w = grad_b = None
         if need_x:
-            # Input gradient only: asking oneDNN for the bias gradient too
-            # runs its slow backward-weights kernel again.
-            grad_x = torch.ops.aten.convolution_backward(
-                grad_y, x, weight, None, [1, 1], list(ctx.padding), [1, 1],
-                False, [0, 0], channels, [True, False, False])[0]
+            grad_x = F.conv2d(grad_y, weight.flip(2, 3), None, 1, ctx.padding,
+                              1, channels)
         if need_b:
             grad_b = grad_y.sum((0, 2, 3))
         if need_w:
@@ -65,6 +63,19 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
             grad_w = grad_w.view(n, c, *weight.shape[2:]).sum(0)
             grad_w = grad_w.view_as(weight)
         return grad_x, grad_w, grad_b, None
+
+
+def _same_depthwise_conv2d(x, weight, bias, padding):
+    if torch.is_autocast_enabled('cpu'):
+        # Autocast's casts for a conv (all its inputs to bf16), made here:
+        # it does not reach into a custom Function, whose backward then
+        # runs in the dtype of its inputs.
+        dtype = torch.get_autocast_dtype('cpu')
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = None if bias is None else bias.to(dtype)
+        with torch.autocast('cpu', enabled=False):
+            return _SameDepthwiseConv2d.apply(x, weight, bias, padding)
+    return _SameDepthwiseConv2d.apply(x, weight, bias, padding)
 
 
 def depthwise_conv_nhwc(conv: nn.Conv2d,
@@ -94,7 +105,7 @@ def depthwise_conv_nhwc(conv: nn.Conv2d,
         scale = None
     x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
     if depthwise_weight_grad(x, conv):
-        x = _SameDepthwiseConv2d.apply(x, weight, bias, conv.padding)
+        x = _same_depthwise_conv2d(x, weight, bias, conv.padding)
     else:
         x = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
                      conv.groups)

@@ -13,9 +13,10 @@ one predicate here, and the layers ask only these:
 :func:`matmul_bias`    a projection as ``matmul`` then the bias added in
                        place: ``addmm`` first copies the bias into the
                        output, then accumulates into it.
-:func:`depthwise_weight_grad`  the 7x7 depthwise conv's weight gradient as a
-                       depthwise *forward* conv (PyTorch sends it to oneDNN's
-                       generic backward-weights kernel on CPU).
+:func:`depthwise_weight_grad`  the 7x7 depthwise conv's gradients as
+                       depthwise *forward* convs (PyTorch sends the weight
+                       gradient to oneDNN's generic backward-weights kernel
+                       on CPU; fp32 and bf16).
 :func:`dft_filter`     GF's global filter as DFT matrix products instead of
                        ``rfft2`` / ``irfft2`` (small maps on CPU; also
                        compiled).
@@ -134,6 +135,17 @@ def _cpu_fp32(*tensors: torch.Tensor) -> bool:
                 for t in tensors) and not torch.is_autocast_enabled('cpu'))
 
 
+def _cpu_fp32_or_bf16(*tensors: torch.Tensor) -> bool:
+    """On CPU, computing in fp32 or bf16: the tensors' own dtype, or bf16
+    autocast's (which casts a conv's fp32 inputs)."""
+    if not all(t.device.type == 'cpu' for t in tensors):
+        return False
+    if torch.is_autocast_enabled('cpu'):
+        return torch.get_autocast_dtype('cpu') == torch.bfloat16
+    dtypes = {t.dtype for t in tensors}
+    return dtypes in ({torch.float32}, {torch.bfloat16})
+
+
 def in_place(out: torch.Tensor, *others: torch.Tensor) -> bool:
     """``out``, a fresh intermediate, may take the result of an elementwise
     op with ``others`` in place.
@@ -164,18 +176,20 @@ def matmul_bias(x: torch.Tensor, weight: torch.Tensor,
 
 
 def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
-    """A depthwise conv's weight gradient may be computed as a forward conv
-    (:mod:`mmhornet.layers.depthwise`): fp32 on CPU without autocast, where
-    the weight needs a gradient, for stride-1 dilation-1 'same' convs of
-    kernel :data:`DW_GRAD_MIN_KERNEL` and up (HorNet's 7x7). Never while
-    recording: a tracer cannot see into its Python autograd Function."""
+    """A depthwise conv's gradients may be computed as forward convs
+    (:mod:`mmhornet.layers.depthwise`): on CPU in fp32, or in bf16 (bf16
+    tensors, or under bf16 autocast, where oneDNN's backward-weights kernel
+    is slower still), where the weight needs a gradient, for stride-1
+    dilation-1 'same' convs of kernel :data:`DW_GRAD_MIN_KERNEL` and up
+    (HorNet's 7x7). Never while recording: a tracer cannot see into its
+    Python autograd Function."""
     kh, kw = conv.kernel_size
     same = (
         conv.stride == (1, 1) and conv.dilation == (1, 1)
         and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
         and conv.groups == conv.in_channels == conv.out_channels)
     return (_eager() and same and min(kh, kw) >= DW_GRAD_MIN_KERNEL
-            and _cpu_fp32(x, conv.weight) and torch.is_grad_enabled()
+            and _cpu_fp32_or_bf16(x, conv.weight) and torch.is_grad_enabled()
             and conv.weight.requires_grad)
 
 

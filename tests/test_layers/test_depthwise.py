@@ -74,3 +74,45 @@ def test_fast_path_taken_only_where_it_applies(monkeypatch):
     small = nn.Conv2d(8, 8, 3, padding=1, groups=8)
     depthwise_conv_nhwc(small, x)  # 3x3: oneDNN's own gradient is faster
     assert calls == [1]
+
+
+@pytest.mark.parametrize('autocast', [True, False])
+def test_fast_gradients_in_bf16(autocast, monkeypatch):
+    """bf16 autocast (fp32 parameters) and a bf16 module both take the fast
+    gradients; they match float64 autograd within bf16 rounding, and the
+    parameters' gradients keep the parameters' dtype."""
+    torch.manual_seed(0)
+    calls = []
+    apply = depthwise._SameDepthwiseConv2d.apply
+    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
+                        lambda *a: calls.append(a[0].dtype) or apply(*a))
+    conv = nn.Conv2d(32, 32, 7, padding=3, groups=32)
+    ref = nn.Conv2d(32, 32, 7, padding=3, groups=32).double()
+    if not autocast:
+        conv.bfloat16()
+    ref.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 12, 10, 32, dtype=conv.weight.dtype)
+    x.requires_grad_()
+    grad = torch.randn(2, 12, 10, 32)
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+        out = depthwise_conv_nhwc(conv, x)
+    assert out.dtype == torch.bfloat16 and calls == [torch.bfloat16]
+    x64 = x.detach().double().requires_grad_()
+    expected = ref(x64.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    assert rel_err(out.double(), expected) < 1e-2
+    ours = torch.autograd.grad(out, [x, conv.weight, conv.bias],
+                               grad.to(out.dtype))
+    theirs = torch.autograd.grad(expected, [x64, ref.weight, ref.bias],
+                                 grad.to(out.dtype).double())
+    for a, b, like in zip(ours, theirs, [x, conv.weight, conv.bias]):
+        assert a.dtype == like.dtype and a.shape == b.shape
+        assert rel_err(a.double(), b) < 1e-2
+
+
+def test_fp16_autocast_keeps_the_plain_conv(monkeypatch):
+    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
+                        lambda *a: pytest.fail('fast path under fp16'))
+    conv = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+    with torch.autocast('cpu', dtype=torch.float16):
+        out = depthwise_conv_nhwc(conv, torch.randn(2, 10, 10, 8))
+    assert out.dtype == torch.float16

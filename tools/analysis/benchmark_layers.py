@@ -3,8 +3,9 @@ timed with the fast paths on and off, in one process, interleaved.
 
 Cases (HorNet-T's shapes, batch 4 at 224x224 unless noted):
 
-* ``dw grad``: a stage's 7x7 depthwise conv, forward + backward (the weight
-  gradient as a forward conv vs oneDNN's backward-weights kernel);
+* ``dw grad``: a stage's 7x7 depthwise conv, forward + backward, in fp32
+  and under bf16 autocast (the gradients as forward convs vs oneDNN's
+  backward kernels);
 * ``gf``: GF's global filter on ``(N, H, W, C)``, forward + backward and
   inference (DFT matrix products vs ``rfft2`` / ``irfft2``), at the sizes
   that set ``DFT_MAX_SIDE``;
@@ -12,8 +13,8 @@ Cases (HorNet-T's shapes, batch 4 at 224x224 unless noted):
   ``F.linear``);
 * ``gf filter``: resizing every GF filter of HorNet-T (GF) to the stage maps
   of an 800x1216 image, per forward (cached vs not);
-* ``model``: the whole HorNet-T / T-GF, fwd+bwd and inference, and
-  inference under bf16 autocast.
+* ``model``: the whole HorNet-T / T-GF, fwd+bwd and inference, in fp32
+  and under bf16 autocast.
 
 The fast and plain variants alternate within each round; the table gives
 the median and IQR over rounds and the median of the per-round ratios.
@@ -79,10 +80,11 @@ def compare(name, fn, repeats, warmup):
     return row
 
 
-def _fwd_bwd(module_fn, *inputs):
+def _fwd_bwd(module_fn, *inputs, bf16=False):
 
     def step():
-        out = module_fn(*inputs)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            out = module_fn(*inputs)
         out.float().square().mean().backward()
 
     return step
@@ -94,8 +96,13 @@ def dw_cases():
                                               (992, 7)]):
         conv = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
         x = torch.randn(4, side, side, channels, requires_grad=True)
-        yield (f'dw grad, stage {stage} ({channels} ch, {side}x{side})',
-               _fwd_bwd(lambda t, c=conv: depthwise_conv_nhwc(c, t), x))
+        for bf16 in (False, True):
+            yield (f'dw grad, stage {stage} ({channels} ch, {side}x{side})' +
+                   (', bf16 autocast' if bf16 else ''),
+                   _fwd_bwd(
+                       lambda t, c=conv: depthwise_conv_nhwc(c, t),
+                       x,
+                       bf16=bf16))
 
 
 def gf_cases():
@@ -145,6 +152,8 @@ def model_cases():
         x = torch.randn(4, 3, 224, 224)
         yield f'model, HorNet-{arch} b4 fwd+bwd', _fwd_bwd(
             lambda t, m=model: m(t)[0], x)
+        yield f'model, HorNet-{arch} b4 bf16 fwd+bwd', _fwd_bwd(
+            lambda t, m=model: m(t)[0], x, bf16=True)
 
         def infer(m=model, t=x):
             with torch.inference_mode():
