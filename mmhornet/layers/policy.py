@@ -46,7 +46,7 @@ in the graph, not read from their cache): a recorder then sees only plain
 ops, the same with and without gradients, and no Python-side cache.
 """
 from contextlib import contextmanager
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -130,20 +130,18 @@ def _eager() -> bool:
     return _enabled and not recording()
 
 
-def _cpu_fp32(*tensors: torch.Tensor) -> bool:
-    return (all(t.device.type == 'cpu' and t.dtype == torch.float32
-                for t in tensors) and not torch.is_autocast_enabled('cpu'))
-
-
-def _cpu_fp32_or_bf16(*tensors: torch.Tensor) -> bool:
-    """On CPU, computing in fp32 or bf16: the tensors' own dtype, or bf16
-    autocast's (which casts a conv's fp32 inputs)."""
+def _cpu_dtype(*tensors: torch.Tensor) -> Optional[torch.dtype]:
+    """The dtype a CPU conv or matmul on ``tensors`` computes in: bf16
+    autocast's where it casts them (fp32 and bf16 inputs), else their own
+    shared dtype; None off the CPU or for mixed dtypes."""
     if not all(t.device.type == 'cpu' for t in tensors):
-        return False
-    if torch.is_autocast_enabled('cpu'):
-        return torch.get_autocast_dtype('cpu') == torch.bfloat16
+        return None
     dtypes = {t.dtype for t in tensors}
-    return dtypes in ({torch.float32}, {torch.bfloat16})
+    if torch.is_autocast_enabled('cpu'):
+        autocast = torch.get_autocast_dtype('cpu')
+        if dtypes <= {torch.float32, autocast}:
+            return autocast
+    return dtypes.pop() if len(dtypes) == 1 else None
 
 
 def in_place(out: torch.Tensor, *others: torch.Tensor) -> bool:
@@ -171,7 +169,8 @@ def matmul_bias(x: torch.Tensor, weight: torch.Tensor,
     """A projection may run as ``matmul`` then an in-place bias add: fp32 on
     CPU, no autograd (the in-place add would cost a copy in backward), no
     autocast, and not recorded (FLOP counters count ``linear`` ops)."""
-    return (_eager() and bias is not None and _cpu_fp32(x, weight, bias)
+    return (_eager() and bias is not None
+            and _cpu_dtype(x, weight, bias) == torch.float32
             and not autograd_records(x, weight, bias))
 
 
@@ -189,8 +188,8 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
         and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
         and conv.groups == conv.in_channels == conv.out_channels)
     return (_eager() and same and min(kh, kw) >= DW_GRAD_MIN_KERNEL
-            and _cpu_fp32_or_bf16(x, conv.weight) and torch.is_grad_enabled()
-            and conv.weight.requires_grad)
+            and _cpu_dtype(x, conv.weight) in (torch.float32, torch.bfloat16)
+            and torch.is_grad_enabled() and conv.weight.requires_grad)
 
 
 def dft_filter(x: torch.Tensor) -> bool:

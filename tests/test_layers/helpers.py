@@ -1,7 +1,18 @@
 """A small HorNet shared by the layer tests."""
 import torch
 
+from mmhornet.layers import depthwise
 from mmhornet.models import HorNet
+
+
+def record_fast_convs(monkeypatch):
+    """The input dtype of every call of the depthwise fast path, in a list
+    that fills as the test runs."""
+    calls = []
+    apply = depthwise._SameDepthwiseConv2d.apply
+    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
+                        lambda *a: calls.append(a[0].dtype) or apply(*a))
+    return calls
 
 
 def mixed_model(**kwargs):

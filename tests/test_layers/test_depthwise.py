@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmhornet.layers import depthwise
 from mmhornet.layers.depthwise import depthwise_conv_nhwc
 from tests.reference_hornet import rel_err
+from .helpers import record_fast_convs
 
 
 @pytest.mark.parametrize(
@@ -82,10 +83,7 @@ def test_fast_gradients_in_bf16(autocast, monkeypatch):
     gradients; they match float64 autograd within bf16 rounding, and the
     parameters' gradients keep the parameters' dtype."""
     torch.manual_seed(0)
-    calls = []
-    apply = depthwise._SameDepthwiseConv2d.apply
-    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
-                        lambda *a: calls.append(a[0].dtype) or apply(*a))
+    calls = record_fast_convs(monkeypatch)
     conv = nn.Conv2d(32, 32, 7, padding=3, groups=32)
     ref = nn.Conv2d(32, 32, 7, padding=3, groups=32).double()
     if not autocast:

@@ -13,6 +13,7 @@ from mmhornet.layers import depthwise, fast_path, gnconv, policy, set_fast_path
 from mmhornet.layers.utils import linear
 from tests.reference_hornet import rel_err
 from .helpers import mixed_model as _model
+from .helpers import record_fast_convs
 
 
 def _forward(model, x, backward=False):
@@ -187,10 +188,7 @@ def test_fast_training_under_bf16_autocast(monkeypatch):
     """bf16 autocast training: the depthwise convs take the fast gradients
     in bf16; outputs and gradients are about as close to fp32's as the
     plain path's."""
-    calls = []
-    apply = depthwise._SameDepthwiseConv2d.apply
-    monkeypatch.setattr(depthwise._SameDepthwiseConv2d, 'apply',
-                        lambda *a: calls.append(a[0].dtype) or apply(*a))
+    calls = record_fast_convs(monkeypatch)
     model = _model()
     exact, exact_grads = _forward(model, X, backward=True)
     calls.clear()
