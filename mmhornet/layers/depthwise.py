@@ -58,10 +58,14 @@ class _SameDepthwiseConv2d(torch.autograd.Function):
             x_pad = x.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
             x_pad[:, :, ph:ph + h, pw:pw + w] = x
             x_pad = x_pad.view(1, n * c, h + 2 * ph, w + 2 * pw)
-            kernel = grad_y.reshape(n * c, 1, h, w)
+            # An explicit copy, not reshape: a traced reshape is a view or a
+            # copy by the strides the tracer predicted, which for grad_y can
+            # differ from those it has when the graph runs.
+            kernel = grad_y.clone(memory_format=torch.contiguous_format)
+            kernel = kernel.view(n * c, 1, h, w)
             grad_w = F.conv2d(x_pad, kernel, groups=n * c)
-            grad_w = grad_w.view(n, c, *weight.shape[2:]).sum(0)
-            grad_w = grad_w.view_as(weight)
+            grad_w = grad_w.reshape(n, c, *weight.shape[2:]).sum(0)
+            grad_w = grad_w.reshape(weight.shape)
         return grad_x, grad_w, grad_b, None
 
 

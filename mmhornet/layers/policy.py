@@ -42,8 +42,10 @@ predicate is False and the layers run the plain formulation: ``F.linear`` /
 use, or ``torch.compile``) the fast paths are off too, except the scale
 folding and the split projection, which are plain ops, and, for
 ``torch.compile`` only, the DFT filter (matrix products on matrices made
-in the graph, not read from their cache): a recorder then sees only plain
-ops, the same with and without gradients, and no Python-side cache.
+in the graph, not read from their cache) and the depthwise gradients
+(dynamo traces their autograd Function, forward and backward, into plain
+convs): a recorder then sees only plain ops, the same forward with and
+without gradients, and no Python-side cache.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional, Union
@@ -180,14 +182,18 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
     tensors, or under bf16 autocast, where oneDNN's backward-weights kernel
     is slower still), where the weight needs a gradient, for stride-1
     dilation-1 'same' convs of kernel :data:`DW_GRAD_MIN_KERNEL` and up
-    (HorNet's 7x7). Never while recording: a tracer cannot see into its
-    Python autograd Function."""
+    (HorNet's 7x7). Also under ``torch.compile``, which traces the autograd
+    Function's backward (plain convs) into the backward graph; not under
+    ``torch.jit.trace`` nor ``torch.export``, which record the forward
+    only."""
     kh, kw = conv.kernel_size
     same = (
         conv.stride == (1, 1) and conv.dilation == (1, 1)
         and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
         and conv.groups == conv.in_channels == conv.out_channels)
-    return (_eager() and same and min(kh, kw) >= DW_GRAD_MIN_KERNEL
+    traced = torch.jit.is_tracing() or torch.compiler.is_exporting()
+    return (_enabled and not traced and same
+            and min(kh, kw) >= DW_GRAD_MIN_KERNEL
             and _cpu_dtype(x, conv.weight) in (torch.float32, torch.bfloat16)
             and torch.is_grad_enabled() and conv.weight.requires_grad)
 

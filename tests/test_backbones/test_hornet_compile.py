@@ -6,6 +6,7 @@ import torch
 
 from mmhornet.layers.policy import fast_path
 from mmhornet.models.backbones.hornet import HorNet
+from tests.test_layers.helpers import aot_eager_recording_backward
 from tests.test_models.helpers import tiny_arch
 
 dynamo = pytest.importorskip('torch._dynamo')
@@ -56,6 +57,46 @@ def test_compiled_hornet_matches_eager():
                 compiled(x), model(x), rtol=1e-5, atol=1e-6)
     finally:
         dynamo.reset()
+
+
+def _gradients(model, x, fast, autocast, compiled):
+    """The parameters' gradients of one step, eager or compiled
+    (``aot_eager``), and the number of ``convolution_backward`` calls in
+    the compiled backward graph (None eager)."""
+    graphs = []
+    backend = aot_eager_recording_backward(graphs)
+    model.zero_grad(set_to_none=True)
+    run = torch.compile(model, backend=backend) if compiled else model
+    try:
+        with fast_path(fast), torch.autocast(
+                'cpu', dtype=torch.bfloat16, enabled=autocast):
+            sum(o.float().square().mean() for o in run(x)).backward()
+    finally:
+        dynamo.reset()
+    assert len(graphs) == int(compiled)
+    calls = [sum('convolution_backward' in t for t in g) for g in graphs]
+    return [p.grad.clone() for p in model.parameters()], (calls or [None])[0]
+
+
+@pytest.mark.parametrize('autocast', [False, True])
+def test_compiled_training_takes_the_fast_depthwise_gradients(autocast):
+    # The compiler traces the 7x7 convs' autograd Function: its backward
+    # graph holds forward convs for their gradients, not
+    # convolution_backward, and gives eager's gradients (fp32 and bf16).
+    model = _model(True)
+    x = torch.randn(2, 3, 64, 64)
+    num_7x7 = sum(
+        isinstance(m, torch.nn.Conv2d) and m.kernel_size == (7, 7)
+        for m in model.modules())
+    assert num_7x7 == 2
+    calls = {}
+    for fast in (True, False):
+        eager, _ = _gradients(model, x, fast, autocast, compiled=False)
+        compiled, calls[fast] = _gradients(
+            model, x, fast, autocast, compiled=True)
+        for a, b in zip(compiled, eager):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert calls[False] - calls[True] == num_7x7
 
 
 def test_compiled_eval_runs_without_recompiling():

@@ -33,3 +33,24 @@ def mixed_model(**kwargs):
         **kwargs)
     model.init_weights()
     return model
+
+
+def aot_eager_recording_backward(graphs):
+    """A ``torch.compile`` backend: ``aot_eager`` that appends each backward
+    graph's ``call_function`` targets (as strings) to ``graphs``."""
+    from functorch.compile import make_boxed_func
+    from torch._functorch.aot_autograd import aot_module_simplified
+
+    def record(gm, inputs):
+        graphs.append(
+            [str(n.target) for n in gm.graph.nodes if n.op == 'call_function'])
+        return make_boxed_func(gm.forward)
+
+    def backend(gm, inputs):
+        return aot_module_simplified(
+            gm,
+            inputs,
+            fw_compiler=lambda gm, _: make_boxed_func(gm.forward),
+            bw_compiler=record)
+
+    return backend

@@ -5,7 +5,7 @@ import torch.nn as nn
 from mmhornet.layers import depthwise
 from mmhornet.layers.depthwise import depthwise_conv_nhwc
 from tests.reference_hornet import rel_err
-from .helpers import record_fast_convs
+from .helpers import aot_eager_recording_backward, record_fast_convs
 
 
 @pytest.mark.parametrize(
@@ -114,3 +114,36 @@ def test_fp16_autocast_keeps_the_plain_conv(monkeypatch):
     with torch.autocast('cpu', dtype=torch.float16):
         out = depthwise_conv_nhwc(conv, torch.randn(2, 10, 10, 8))
     assert out.dtype == torch.float16
+
+
+@pytest.mark.parametrize('autocast', [False, True])
+def test_compiled_fast_gradients_match_eager(autocast):
+    # dynamo traces the autograd Function (no graph break, no
+    # convolution_backward in the backward graph). Its backward must not
+    # rely on strides the tracer predicts: under bf16 autocast it predicts
+    # this loss's output gradient contiguous, which is channels-last when
+    # the graph runs.
+    dynamo = pytest.importorskip('torch._dynamo')
+    torch.manual_seed(0)
+    conv = nn.Conv2d(16, 16, 7, padding=3, groups=16)
+    x = torch.randn(2, 12, 12, 16, requires_grad=True)
+
+    def loss(x):
+        return depthwise_conv_nhwc(conv, x).permute(0, 3, 1, 2).square().sum()
+
+    def grads(fn):
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            return torch.autograd.grad(fn(x), [x, conv.weight, conv.bias])
+
+    expected = grads(loss)
+    graphs = []
+    backend = aot_eager_recording_backward(graphs)
+    try:
+        compiled = grads(torch.compile(loss, backend=backend, fullgraph=True))
+    finally:
+        dynamo.reset()
+    (targets, ) = graphs
+    assert not [t for t in targets if 'convolution_backward' in t]
+    assert sum('convolution.default' in t for t in targets) == 2
+    for a, b in zip(compiled, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
