@@ -128,6 +128,12 @@ def autograd_records(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
+def _forward_only_recording() -> bool:
+    """A recorder that keeps the forward alone: ``torch.jit.trace`` or
+    ``torch.export`` (not ``torch.compile``, which traces backward too)."""
+    return torch.jit.is_tracing() or torch.compiler.is_exporting()
+
+
 def _eager() -> bool:
     return _enabled and not recording()
 
@@ -191,8 +197,7 @@ def depthwise_weight_grad(x: torch.Tensor, conv: nn.Conv2d) -> bool:
         conv.stride == (1, 1) and conv.dilation == (1, 1)
         and conv.padding == (kh // 2, kw // 2) and kh % 2 == kw % 2 == 1
         and conv.groups == conv.in_channels == conv.out_channels)
-    traced = torch.jit.is_tracing() or torch.compiler.is_exporting()
-    return (_enabled and not traced and same
+    return (_enabled and not _forward_only_recording() and same
             and min(kh, kw) >= DW_GRAD_MIN_KERNEL
             and _cpu_dtype(x, conv.weight) in (torch.float32, torch.bfloat16)
             and torch.is_grad_enabled() and conv.weight.requires_grad)
@@ -211,8 +216,7 @@ def dft_filter(x: torch.Tensor) -> bool:
     """
     if _exporting:
         return True
-    if (not _enabled or x.device.type != 'cpu' or torch.jit.is_tracing()
-            or torch.compiler.is_exporting()):
+    if not _enabled or x.device.type != 'cpu' or _forward_only_recording():
         return False
     return max(x.shape[-3:-1]) <= DFT_MAX_SIDE
 
